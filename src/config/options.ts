@@ -1,0 +1,119 @@
+import type { ShardtxLogger } from '../logging/logger.js'
+
+/** A shard key value. Numbers must be safe integers; `hash` needs integers, `xxhash` and custom routers take any. */
+export type ShardKey = number | bigint | string
+
+/** Where a shard lives: a `mysql://user:pass@host:port/database` URL or connection fields. */
+export type ShardConnection =
+  | string
+  | {
+      host?: string
+      port?: number
+      user?: string
+      password?: string
+      database: string
+      /** Unix socket path; when set, host and port are ignored. */
+      socketPath?: string
+    }
+
+/** How one table is placed: spread by a shard key column, or pinned to one shard. */
+export type TableConfig =
+  | {
+      /** Column whose value picks the shard (compared with `=` / `IN` in queries, present in inserted rows). */
+      shardKey: string
+    }
+  | {
+      /** Name of the shard that holds the whole (unsharded) table. */
+      shard: string
+    }
+
+/** Picks the shard of a key. Must return one of the configured shard names. */
+export type RouterFunction = (table: string, key: ShardKey) => string
+
+/** The cross-shard policies. `ordered` and `split` make multi-shard writes safe; see the README. */
+export type CrossShardPolicyName = 'reject' | 'warn' | 'ordered' | 'split'
+
+export interface RetryOptions {
+  /**
+   * Total attempts for a transaction that fails with a deadlock-class error (1213, 1205,
+   * distributed deadlock). `1` disables retries. Any positive safe integer is accepted; memory use
+   * does not depend on it.
+   * @default 3
+   */
+  maxAttempts?: number
+  /**
+   * Backoff before the second attempt, in ms; doubled each attempt up to `maxDelayMs`, with full jitter.
+   * @default 10
+   */
+  baseDelayMs?: number
+  /**
+   * Upper bound of the backoff between attempts, in ms.
+   * @default 1000
+   */
+  maxDelayMs?: number
+}
+
+export interface WarningOptions {
+  /**
+   * Per call site (origin), at most one cross-shard warning is logged per interval; the next one
+   * carries the count of suppressed warnings.
+   * @default 60000
+   */
+  intervalMs?: number
+  /**
+   * Include shard key values in warnings and errors. Off by default because keys are often
+   * customer identifiers.
+   * @default false
+   */
+  logKeyValues?: boolean
+}
+
+export interface PoolOptions {
+  /** @default 0 */
+  min?: number
+  /** @default 10 */
+  max?: number
+}
+
+export interface ShardedDbOptions {
+  /** Shard name -> connection. Names are Vitess keyranges (`-80`, `80-`) for `hash`/`xxhash` routers. */
+  shards: Record<string, ShardConnection>
+  /** Every table the application touches through shardtx. A table not listed is an error. */
+  tables: Record<string, TableConfig>
+  /**
+   * `hash` (Vitess hash vindex), `xxhash` (Vitess xxhash vindex), or your own function.
+   * @default 'hash'
+   */
+  router?: 'hash' | 'xxhash' | RouterFunction
+  /**
+   * What to do when a transaction writes to a second shard.
+   * @default 'reject'
+   */
+  crossShard?: CrossShardPolicyName
+  /** Whole-transaction retries of deadlock-class errors. */
+  retry?: RetryOptions
+  /** Rate limiting and content of cross-shard warnings. */
+  warnings?: WarningOptions
+  /**
+   * Where structured events go: pino, console, or anything with warn/error/info/debug.
+   * @default a logger that drops everything
+   */
+  logger?: ShardtxLogger
+  /** Connection pool per shard. */
+  pool?: PoolOptions
+  /**
+   * How long to wait for a pooled connection or a new connection to a shard, in ms.
+   * @default 2000
+   */
+  connectTimeoutMs?: number
+}
+
+/** Options of one `db.transaction()` call. */
+export interface TransactionOptions {
+  /** Overrides the database-wide policy for this transaction. */
+  crossShard?: CrossShardPolicyName
+  /** Why this transaction may span shards (a ticket URL). Logged with every warning. */
+  reason?: string
+  /** Overrides `retry.maxAttempts` for this transaction. */
+  maxAttempts?: number
+}

@@ -1,0 +1,202 @@
+/**
+ * Every error shardtx raises extends {@link ShardtxError} and carries a stable `code`, so
+ * callers can branch on `err.code` without `instanceof` across package copies.
+ *
+ * @example
+ * ```ts
+ * try { await db.transaction(fn) }
+ * catch (err) {
+ *   if (err instanceof ShardtxError && err.retryable) scheduleRetry()
+ * }
+ * ```
+ */
+export class ShardtxError extends Error {
+  /** Stable machine-readable code, e.g. `SHARDTX_CROSS_SHARD`. */
+  readonly code: string
+  /** True when running the same transaction again may succeed. */
+  readonly retryable: boolean
+
+  constructor(code: string, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.retryable = options.retryable ?? false
+  }
+}
+
+/** Where in application code something started: `file:line:column` plus the function name if known. */
+export interface CodeLocation {
+  file: string
+  line: number
+  column: number
+  functionName?: string
+}
+
+/** Formats a location the way editors and terminals link it: `src/app.ts:12:7`. */
+export function formatLocation(loc: CodeLocation | undefined): string {
+  return loc ? `${loc.file}:${loc.line}:${loc.column}` : '<unknown location>'
+}
+
+/** What shardtx knows about the transaction an error happened in. */
+export interface TransactionFacts {
+  /** shardtx's id for the transaction (also in log events). */
+  transactionId: string
+  /** Shards in canonical order. */
+  shards: readonly string[]
+  /** Tables the transaction touched, sorted. */
+  tables: readonly string[]
+  /** The line of application code that called `db.transaction`. */
+  origin?: CodeLocation | undefined
+}
+
+/**
+ * A transaction tried to write to (or lock rows on) a second shard under the `reject` policy.
+ * The offending statement was never sent and the transaction was rolled back on every shard.
+ *
+ * @example
+ * ```ts
+ * await db.transaction(async (tx) => {
+ *   await tx('accounts').where({ id: 1 }).update({ x: 1 }) // shard -80
+ *   await tx('accounts').where({ id: 4 }).update({ x: 1 }) // shard 80-: throws
+ * }).catch((e) => e.code === 'SHARDTX_CROSS_SHARD')
+ * ```
+ */
+export class CrossShardTransactionError extends ShardtxError implements TransactionFacts {
+  readonly transactionId: string
+  readonly shards: readonly string[]
+  readonly tables: readonly string[]
+  readonly origin: CodeLocation | undefined
+  /** The line of application code whose statement would have joined the second shard. */
+  readonly statementOrigin: CodeLocation | undefined
+
+  constructor(facts: TransactionFacts & { statementOrigin?: CodeLocation | undefined; newShard: string; newTable: string }) {
+    super(
+      'SHARDTX_CROSS_SHARD',
+      `Transaction ${facts.transactionId} would write to a second shard: ` +
+        `shards [${facts.shards.join(', ')}], tables [${facts.tables.join(', ')}]. ` +
+        `The statement on ${facts.newTable} (shard ${facts.newShard}) at ${formatLocation(facts.statementOrigin)} was not sent, ` +
+        `and the transaction opened at ${formatLocation(facts.origin)} was rolled back on every shard. ` +
+        `Cross-shard transactions can deadlock across servers where no database can see the cycle. ` +
+        `To fix: keep the transaction's writes on one shard (same shard key value), ` +
+        `or pass { crossShard: 'ordered' } (locks shards in a canonical order) or { crossShard: 'split' } ` +
+        `(one transaction per shard), or { crossShard: 'warn', reason: '<link explaining why>' } to allow it.`,
+    )
+    this.transactionId = facts.transactionId
+    this.shards = facts.shards
+    this.tables = facts.tables
+    this.origin = facts.origin
+    this.statementOrigin = facts.statementOrigin
+  }
+}
+
+/**
+ * A multi-shard commit failed after some shards had already committed. The committed shards keep
+ * their changes; the uncommitted ones were rolled back. Repair is application-specific.
+ */
+export class PartialCommitError extends ShardtxError implements TransactionFacts {
+  readonly transactionId: string
+  readonly shards: readonly string[]
+  readonly tables: readonly string[]
+  readonly origin: CodeLocation | undefined
+  readonly committedShards: readonly string[]
+  readonly uncommittedShards: readonly string[]
+  /** The shard whose COMMIT failed. */
+  readonly failedShard: string
+
+  constructor(
+    facts: TransactionFacts & { committedShards: readonly string[]; uncommittedShards: readonly string[]; failedShard: string },
+    cause: unknown,
+  ) {
+    super(
+      'SHARDTX_PARTIAL_COMMIT',
+      `Transaction ${facts.transactionId} (opened at ${formatLocation(facts.origin)}) committed on shards ` +
+        `[${facts.committedShards.join(', ')}] but COMMIT failed on shard ${facts.failedShard}` +
+        `${cause instanceof Error ? ` (${cause.message})` : ''}; shards [${facts.uncommittedShards.join(', ')}] ` +
+        `were not committed. Tables: [${facts.tables.join(', ')}]. ` +
+        `The data is now inconsistent across shards and needs repair; the 'split' policy records ` +
+        `an intent log so such transactions are finished by db.recover() instead.`,
+      { cause },
+    )
+    this.transactionId = facts.transactionId
+    this.shards = facts.shards
+    this.tables = facts.tables
+    this.origin = facts.origin
+    this.committedShards = facts.committedShards
+    this.uncommittedShards = facts.uncommittedShards
+    this.failedShard = facts.failedShard
+  }
+}
+
+/** A query could not be sent to a shard: the key is missing, the table is unknown, or the shape is unsupported. */
+export class UnroutableQueryError extends ShardtxError {
+  readonly table: string | undefined
+  readonly keyColumn: string | undefined
+  readonly location: CodeLocation | undefined
+
+  constructor(message: string, details: { table?: string; keyColumn?: string; location?: CodeLocation | undefined } = {}) {
+    super('SHARDTX_UNROUTABLE', details.location ? `${message} (at ${formatLocation(details.location)})` : message)
+    this.table = details.table
+    this.keyColumn = details.keyColumn
+    this.location = details.location
+  }
+}
+
+/**
+ * The transaction was chosen as the victim of a distributed deadlock and rolled back on every
+ * shard. Running it again is safe and expected to succeed.
+ */
+export class DistributedDeadlockError extends ShardtxError implements TransactionFacts {
+  readonly transactionId: string
+  readonly shards: readonly string[]
+  readonly tables: readonly string[]
+  readonly origin: CodeLocation | undefined
+  /** Transaction ids of the cycle, victim included. */
+  readonly cycle: readonly string[]
+
+  constructor(facts: TransactionFacts & { cycle: readonly string[] }) {
+    super(
+      'SHARDTX_DISTRIBUTED_DEADLOCK',
+      `Transaction ${facts.transactionId} (opened at ${formatLocation(facts.origin)}) was rolled back on shards ` +
+        `[${facts.shards.join(', ')}] to break a distributed deadlock among transactions [${facts.cycle.join(', ')}]. ` +
+        `Tables: [${facts.tables.join(', ')}]. It is safe to retry (set retry.maxAttempts > 1 to retry automatically); ` +
+        `to avoid the cycle, use { crossShard: 'ordered' }.`,
+      { retryable: true },
+    )
+    this.transactionId = facts.transactionId
+    this.shards = facts.shards
+    this.tables = facts.tables
+    this.origin = facts.origin
+    this.cycle = facts.cycle
+  }
+}
+
+/** A shard is down or did not answer within its timeout; the transaction was rolled back where possible. */
+export class ShardUnavailableError extends ShardtxError {
+  readonly shard: string
+  readonly transactionId: string | undefined
+
+  constructor(shard: string, reason: string, options: { cause?: unknown; transactionId?: string } = {}) {
+    super(
+      'SHARDTX_SHARD_UNAVAILABLE',
+      `Shard ${shard} is unavailable: ${reason}.` +
+        (options.transactionId ? ` Transaction ${options.transactionId} was rolled back on every shard it could reach.` : '') +
+        ` Transactions on other shards are not affected; shardtx probes the shard and uses it again once it answers.`,
+      { cause: options.cause, retryable: true },
+    )
+    this.shard = shard
+    this.transactionId = options.transactionId
+  }
+}
+
+/** MySQL/MariaDB error numbers after which running the whole transaction again is the documented remedy. */
+export const DEADLOCK_CLASS_ERRNOS: ReadonlySet<number> = new Set([
+  1213, // ER_LOCK_DEADLOCK: InnoDB rolled the transaction back
+  1205, // ER_LOCK_WAIT_TIMEOUT: only the statement was rolled back; we roll back the rest
+])
+
+/** True for errors that a whole-transaction retry is expected to fix. */
+export function isRetryableError(err: unknown): boolean {
+  if (err instanceof ShardtxError) return err.retryable && !(err instanceof ShardUnavailableError)
+  const errno = (err as { errno?: unknown } | null)?.errno
+  return typeof errno === 'number' && DEADLOCK_CLASS_ERRNOS.has(errno)
+}

@@ -1,0 +1,51 @@
+/**
+ * The logger shape shardtx needs: pino's. Each method receives a structured event object first
+ * and a human message second, so pino writes one JSON line and `console` prints both.
+ *
+ * @example
+ * ```ts
+ * createShardedDb({ ...config, logger: pino() })
+ * createShardedDb({ ...config, logger: console })
+ * ```
+ */
+export interface ShardtxLogger {
+  error(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+}
+
+const LEVELS = ['error', 'warn', 'info', 'debug'] as const
+
+/** A logger that drops everything; the default, so a library never writes to stdout uninvited. */
+export const silentLogger: ShardtxLogger = { error() {}, warn() {}, info() {}, debug() {} }
+
+/**
+ * Checks a user-supplied logger at configuration time, so a wrong object fails at start-up with
+ * a message instead of at the first warning in production.
+ */
+export function validateLogger(value: unknown, option = 'logger'): ShardtxLogger {
+  if (value === undefined) return silentLogger
+  if (value === null || typeof value !== 'object') {
+    throw new TypeError(`Expected \`${option}\` to be an object with error/warn/info/debug methods (pino, console), got ${describe(value)}`)
+  }
+  for (const level of LEVELS) {
+    if (typeof (value as Record<string, unknown>)[level] !== 'function') {
+      throw new TypeError(
+        `Expected \`${option}.${level}\` to be a function (pino and console both have it), got ${describe((value as Record<string, unknown>)[level])}`,
+      )
+    }
+  }
+  const logger = value as ShardtxLogger
+  // Bind once so loggers that rely on `this` (pino, console) keep working when called as values.
+  return {
+    error: logger.error.bind(logger),
+    warn: logger.warn.bind(logger),
+    info: logger.info.bind(logger),
+    debug: logger.debug.bind(logger),
+  }
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : `${typeof value}`
+}
