@@ -131,13 +131,25 @@ export class PartialCommitError extends ShardtxError implements TransactionFacts
 export class UnroutableQueryError extends ShardtxError {
   readonly table: string | undefined
   readonly keyColumn: string | undefined
+  /** The line of application code that built the statement. */
   readonly location: CodeLocation | undefined
+  readonly #reason: string
 
   constructor(message: string, details: { table?: string; keyColumn?: string; location?: CodeLocation | undefined } = {}) {
     super('SHARDTX_UNROUTABLE', details.location ? `${message} (at ${formatLocation(details.location)})` : message)
+    this.#reason = message
     this.table = details.table
     this.keyColumn = details.keyColumn
     this.location = details.location
+  }
+
+  /** The same error, pointing at the application line that built the statement. */
+  at(location: CodeLocation | undefined): UnroutableQueryError {
+    if (location === undefined || this.location !== undefined) return this
+    const details: { table?: string; keyColumn?: string; location: CodeLocation } = { location }
+    if (this.table !== undefined) details.table = this.table
+    if (this.keyColumn !== undefined) details.keyColumn = this.keyColumn
+    return new UnroutableQueryError(this.#reason, details)
   }
 }
 

@@ -1,0 +1,78 @@
+import type { ShardConnection } from './options.js'
+import { describeValue, expectInteger, expectKnownKeys, expectPlainObject, fail } from './validators.js'
+
+/** The mysql2 connection fields shardtx passes to knex for one shard. */
+export interface ConnectionSettings {
+  host: string
+  port: number
+  user: string
+  password: string
+  database: string
+  socketPath?: string
+}
+
+/**
+ * Parses `mysql://user:pass@host:port/database` or a connection object. Errors name the shard and
+ * never echo a password.
+ *
+ * @example
+ * ```ts
+ * parseConnection('shards.-80', 'mysql://app:secret@127.0.0.1:3306/app_s0')
+ * // { host: '127.0.0.1', port: 3306, user: 'app', password: 'secret', database: 'app_s0' }
+ * ```
+ */
+export function parseConnection(option: string, value: ShardConnection | unknown): ConnectionSettings {
+  if (typeof value === 'string') return parseUrl(option, value)
+  const obj = expectPlainObject(option, value)
+  expectKnownKeys(option, obj, ['host', 'port', 'user', 'password', 'database', 'socketPath'])
+  const settings: ConnectionSettings = {
+    host: optionalString(`${option}.host`, obj.host) ?? '127.0.0.1',
+    port: expectInteger(`${option}.port`, obj.port, 3306, { min: 1, max: 65535 }),
+    user: optionalString(`${option}.user`, obj.user) ?? 'root',
+    password: typeof obj.password === 'string' ? obj.password : obj.password === undefined ? '' : fail(`${option}.password`, 'a string', typeof obj.password),
+    database: requiredDatabase(option, obj.database),
+  }
+  const socketPath = optionalString(`${option}.socketPath`, obj.socketPath)
+  if (socketPath !== undefined) settings.socketPath = socketPath
+  return settings
+}
+
+function parseUrl(option: string, raw: string): ConnectionSettings {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new TypeError(`Expected \`${option}\` to be a URL like mysql://user:password@host:3306/database, got ${describeValue(redactUrl(raw))}`)
+  }
+  if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+    throw new TypeError(`Expected \`${option}\` to use the mysql:// or mariadb:// scheme, got ${url.protocol}//...`)
+  }
+  if ([...url.searchParams.keys()].length > 0) {
+    throw new TypeError(`\`${option}\` has URL parameters (${[...url.searchParams.keys()].join(', ')}), which shardtx does not pass on; use the object form instead.`)
+  }
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: url.port === '' ? 3306 : Number(url.port),
+    user: decodeURIComponent(url.username) || 'root',
+    password: decodeURIComponent(url.password),
+    database: requiredDatabase(option, decodeURIComponent(url.pathname.replace(/^\//, ''))),
+  }
+}
+
+function requiredDatabase(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.includes('/')) {
+    fail(`${option}.database`, 'a database name (each shard is a database; in a URL, its path: mysql://host/app_s0)', value)
+  }
+  return value
+}
+
+function optionalString(option: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '') fail(option, 'a non-empty string', value)
+  return value
+}
+
+/** `mysql://app:secret@h/db` -> `mysql://app:***@h/db`. Used for anything that may reach a log or an error. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@')
+}

@@ -1,0 +1,106 @@
+import { availablePolicies } from '../policies/registry.js'
+import { validateLogger, type ShardtxLogger } from '../logging/logger.js'
+import { createShardMap, type ShardMap } from '../routing/shard-map.js'
+import { parseConnection, type ConnectionSettings } from './connection.js'
+import type { CrossShardPolicyName, RouterFunction, ShardedDbOptions, TableConfig } from './options.js'
+import { expectBoolean, expectInteger, expectKnownKeys, expectOneOf, expectPlainObject, fail } from './validators.js'
+
+/** Options after validation, with every default filled in. Built once, at `createShardedDb`. */
+export interface ResolvedConfig {
+  /** Shard names in declaration order. */
+  shardNames: string[]
+  connections: Map<string, ConnectionSettings>
+  tables: Record<string, TableConfig>
+  shardMap: ShardMap
+  router: 'hash' | 'xxhash' | RouterFunction
+  crossShard: CrossShardPolicyName
+  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number }
+  warnings: { intervalMs: number; logKeyValues: boolean }
+  logger: ShardtxLogger
+  pool: { min: number; max: number }
+  connectTimeoutMs: number
+  acquireTimeoutMs: number
+}
+
+/** Upper bound for any duration option: about 24 days, the largest delay `setTimeout` honours. */
+const MAX_DURATION_MS = 2 ** 31 - 1
+
+const TOP_LEVEL_KEYS = ['shards', 'tables', 'router', 'crossShard', 'retry', 'warnings', 'logger', 'pool', 'connectTimeoutMs', 'acquireTimeoutMs']
+
+/**
+ * Validates every option and fills in defaults. All errors are TypeErrors naming the option, the
+ * value received and what was expected, thrown before any connection is made.
+ */
+export function resolveConfig(input: unknown): ResolvedConfig {
+  const options = expectPlainObject('options', input) as Partial<ShardedDbOptions> & Record<string, unknown>
+  expectKnownKeys('options', options, TOP_LEVEL_KEYS)
+
+  const shards = expectPlainObject('shards', options.shards)
+  const shardNames = Object.keys(shards)
+  if (shardNames.length === 0) fail('shards', "an object with at least one shard, e.g. { '-80': url, '80-': url }", options.shards)
+  const connections = new Map(shardNames.map((name) => [name, parseConnection(`shards.${name}`, shards[name])]))
+
+  const router = options.router ?? 'hash'
+  if (router !== 'hash' && router !== 'xxhash' && typeof router !== 'function') {
+    fail('router', "'hash', 'xxhash', or a function (table, key) => shardName", router)
+  }
+  const shardMap = createShardMap(shardNames, router)
+  const tables = resolveTables(options.tables, shardMap)
+
+  const retry = expectPlainObject('retry', options.retry ?? {})
+  expectKnownKeys('retry', retry, ['maxAttempts', 'baseDelayMs', 'maxDelayMs'])
+  const warnings = expectPlainObject('warnings', options.warnings ?? {})
+  expectKnownKeys('warnings', warnings, ['intervalMs', 'logKeyValues'])
+  const pool = expectPlainObject('pool', options.pool ?? {})
+  expectKnownKeys('pool', pool, ['min', 'max'])
+  const poolMax = expectInteger('pool.max', pool.max, 10, { min: 1, max: 1000 })
+
+  return {
+    shardNames,
+    connections,
+    tables,
+    shardMap,
+    router,
+    crossShard: expectOneOf('crossShard', options.crossShard, availablePolicies(), 'reject'),
+    retry: {
+      maxAttempts: expectInteger('retry.maxAttempts', retry.maxAttempts, 3, { min: 1 }),
+      baseDelayMs: expectInteger('retry.baseDelayMs', retry.baseDelayMs, 10, { min: 0, max: MAX_DURATION_MS }),
+      maxDelayMs: expectInteger('retry.maxDelayMs', retry.maxDelayMs, 1000, { min: 0, max: MAX_DURATION_MS }),
+    },
+    warnings: {
+      intervalMs: expectInteger('warnings.intervalMs', warnings.intervalMs, 60_000, { min: 0, max: MAX_DURATION_MS }),
+      logKeyValues: expectBoolean('warnings.logKeyValues', warnings.logKeyValues, false),
+    },
+    logger: validateLogger(options.logger),
+    pool: { min: expectInteger('pool.min', pool.min, 0, { min: 0, max: poolMax }), max: poolMax },
+    connectTimeoutMs: expectInteger('connectTimeoutMs', options.connectTimeoutMs, 2000, { min: 1, max: MAX_DURATION_MS }),
+    acquireTimeoutMs: expectInteger('acquireTimeoutMs', options.acquireTimeoutMs, 10_000, { min: 1, max: MAX_DURATION_MS }),
+  }
+}
+
+function resolveTables(value: unknown, shardMap: ShardMap): Record<string, TableConfig> {
+  const tables = expectPlainObject('tables', value)
+  const resolved: Record<string, TableConfig> = {}
+  for (const [name, raw] of Object.entries(tables)) {
+    const option = `tables.${name}`
+    const table = expectPlainObject(option, raw)
+    expectKnownKeys(option, table, ['shardKey', 'shard'])
+    const hasKey = table.shardKey !== undefined
+    const hasShard = table.shard !== undefined
+    if (hasKey === hasShard) {
+      throw new TypeError(
+        `Expected \`${option}\` to have exactly one of \`shardKey\` (a column, for a sharded table) or \`shard\` (a shard name, for an unsharded table), got ${hasKey ? 'both' : 'neither'}`,
+      )
+    }
+    if (hasKey) {
+      if (typeof table.shardKey !== 'string' || !/^[\w$]+$/.test(table.shardKey)) fail(`${option}.shardKey`, 'a column name', table.shardKey)
+      resolved[name] = { shardKey: table.shardKey }
+    } else {
+      if (typeof table.shard !== 'string' || !shardMap.has(table.shard)) {
+        fail(`${option}.shard`, `one of the configured shards ${JSON.stringify(shardMap.order)}`, table.shard)
+      }
+      resolved[name] = { shard: table.shard }
+    }
+  }
+  return resolved
+}

@@ -1,0 +1,32 @@
+/**
+ * shardtx: sharded knex transactions for MySQL/MariaDB that detect and control cross-shard writes.
+ * Explicit named exports only; everything else is internal.
+ */
+export { createShardedDb, type ShardedDb } from './sharded-db.js'
+export type { ShardedTransaction, ShardHandle } from './transaction/tx-handle.js'
+export type {
+  ShardedDbOptions,
+  TransactionOptions,
+  ShardConnection,
+  TableConfig,
+  ShardKey,
+  RouterFunction,
+  CrossShardPolicyName,
+  RetryOptions,
+  WarningOptions,
+  PoolOptions,
+} from './config/options.js'
+export {
+  ShardtxError,
+  CrossShardTransactionError,
+  PartialCommitError,
+  UnroutableQueryError,
+  DistributedDeadlockError,
+  ShardUnavailableError,
+  isRetryableError,
+  type CodeLocation,
+  type TransactionFacts,
+} from './errors.js'
+export type { ShardtxLogger } from './logging/logger.js'
+export { CHANNELS, type CrossShardTransactionEvent, type TransactionRetryEvent, type PartialCommitEvent } from './logging/events.js'
+export { keyrangeNames } from './routing/keyrange-names.js'

@@ -1,0 +1,82 @@
+/**
+ * The parts of a knex QueryBuilder that shardtx reads to route a statement before it is compiled.
+ *
+ * These fields are knex internals, not in its type definitions. We declare the narrow shape we
+ * rely on, check it at runtime ({@link assertBuilderShape}), and pin the tested knex range in
+ * package.json's peerDependencies (3.1 - 3.x), so a knex change fails loudly at the first query
+ * instead of routing a statement to the wrong shard.
+ */
+export interface WhereStatement {
+  grouping: 'where'
+  type: string // 'whereBasic' | 'whereIn' | 'whereWrapped' | 'whereRaw' | ...
+  column?: unknown
+  operator?: string
+  value?: unknown
+  not?: boolean
+  bool?: 'and' | 'or'
+}
+
+export interface BuilderStatement {
+  grouping: string
+  type?: string
+  column?: unknown
+  operator?: string
+  value?: unknown
+  not?: boolean
+  bool?: 'and' | 'or'
+}
+
+export interface BuilderSingle {
+  table?: unknown
+  insert?: unknown
+  update?: Record<string, unknown>
+  counter?: Record<string, number>
+  lock?: 'forUpdate' | 'forShare' | 'forNoKeyUpdate' | 'forKeyShare'
+  limit?: number
+  offset?: number
+  onConflict?: unknown
+  merge?: unknown
+}
+
+/** A knex QueryBuilder as shardtx sees it. */
+export interface KnexBuilderInternals {
+  _method: string
+  _single: BuilderSingle
+  _statements: BuilderStatement[]
+  client: unknown
+  clone(): KnexBuilderInternals
+  toSQL(): unknown
+}
+
+/** Builder methods that only read. `first` and `pluck` are selects with a post-processing step. */
+export const READ_METHODS: ReadonlySet<string> = new Set(['select', 'first', 'pluck'])
+/** Builder methods that write rows. knex compiles increment/decrement as `update` with `_single.counter`. */
+export const WRITE_METHODS: ReadonlySet<string> = new Set(['insert', 'update', 'del', 'upsert'])
+
+/**
+ * Throws if `value` lacks the internals shardtx routes by. Cheap: a few typeof checks per statement.
+ */
+export function assertBuilderShape(value: unknown): asserts value is KnexBuilderInternals {
+  const b = value as Partial<KnexBuilderInternals> | null
+  if (
+    b === null ||
+    typeof b !== 'object' ||
+    typeof b._method !== 'string' ||
+    typeof b._single !== 'object' ||
+    b._single === null ||
+    !Array.isArray(b._statements)
+  ) {
+    throw new Error(
+      'shardtx could not read the knex query builder (_method/_single/_statements are missing). ' +
+        'This knex version is not supported: install knex >=3.1 <4, the range shardtx is tested with.',
+    )
+  }
+}
+
+/** `accounts as a` -> { table: 'accounts', alias: 'a' }; `accounts` -> { table: 'accounts' }. */
+export function parseTableReference(raw: unknown): { table: string; alias?: string } | undefined {
+  if (typeof raw !== 'string') return undefined
+  const match = /^\s*(?:[`"]?[\w$]+[`"]?\.)?[`"]?([\w$]+)[`"]?(?:\s+as\s+[`"]?([\w$]+)[`"]?)?\s*$/i.exec(raw)
+  if (!match) return undefined
+  return match[2] === undefined ? { table: match[1]! } : { table: match[1]!, alias: match[2] }
+}

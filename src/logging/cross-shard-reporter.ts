@@ -1,0 +1,49 @@
+import { formatLocation } from '../errors.js'
+import type { TransactionOutcome } from '../policies/policy.js'
+import type { TransactionState } from '../transaction/transaction-state.js'
+import { CHANNELS, type CrossShardTransactionEvent } from './events.js'
+import type { ShardtxLogger } from './logger.js'
+import { OriginRateLimiter } from './origin-rate-limiter.js'
+
+/**
+ * Reports transactions that spanned shards: every one to the diagnostics channel, and at most
+ * one per origin per interval to the logger as a warning.
+ */
+export class CrossShardReporter {
+  readonly #logger: ShardtxLogger
+  readonly #limiter: OriginRateLimiter
+
+  constructor(logger: ShardtxLogger, intervalMs: number) {
+    this.#logger = logger
+    this.#limiter = new OriginRateLimiter(intervalMs)
+  }
+
+  report(tx: TransactionState, outcome: TransactionOutcome, durationMs: number, keys?: Record<string, string[]>): void {
+    const facts = tx.facts()
+    const origin = formatLocation(facts.origin)
+    const event: CrossShardTransactionEvent = {
+      event: 'shardtx.cross_shard_transaction',
+      transactionId: tx.id,
+      policy: tx.policyName,
+      outcome,
+      shards: [...facts.shards],
+      tables: [...facts.tables],
+      origin,
+      reason: tx.reason,
+      durationMs: Math.round(durationMs * 10) / 10,
+      suppressed: 0,
+    }
+    if (keys !== undefined) event.keys = keys
+    if (CHANNELS.crossShardTransaction.hasSubscribers) CHANNELS.crossShardTransaction.publish(event)
+    const decision = this.#limiter.decide(origin)
+    if (!decision.emit) return
+    event.suppressed = decision.suppressed
+    if (decision.suppressedElsewhere > 0) event.suppressedElsewhere = decision.suppressedElsewhere
+    this.#logger.warn(
+      event,
+      `shardtx: transaction ${tx.id} from ${origin} spanned shards [${event.shards.join(', ')}] ` +
+        `(tables ${event.tables.join(', ')}) under '${tx.policyName}'${tx.reason ? ` (reason: ${tx.reason})` : ''}: ${outcome}` +
+        (decision.suppressed > 0 ? `; ${decision.suppressed} similar warnings from this origin suppressed` : ''),
+    )
+  }
+}

@@ -1,0 +1,58 @@
+import diagnosticsChannel from 'node:diagnostics_channel'
+
+/**
+ * Structured events shardtx logs. Every event has a stable `event` name so log pipelines can
+ * alert on it; key values and credentials never appear unless `warnings.logKeyValues` is on.
+ */
+export interface CrossShardTransactionEvent {
+  event: 'shardtx.cross_shard_transaction'
+  transactionId: string
+  policy: string
+  outcome: string
+  shards: string[]
+  tables: string[]
+  /** `file:line:column` of the `db.transaction()` call. */
+  origin: string
+  reason: string | undefined
+  durationMs: number
+  /** Warnings from this origin dropped by rate limiting since the previous one was logged. */
+  suppressed: number
+  /** Dropped warnings of origins the limiter had to forget (bounded memory), reported once. */
+  suppressedElsewhere?: number
+  /** Shard key values by shard; present only with `warnings.logKeyValues: true`. */
+  keys?: Record<string, string[]>
+}
+
+export interface TransactionRetryEvent {
+  event: 'shardtx.transaction_retry'
+  transactionId: string
+  attempt: number
+  maxAttempts: number
+  delayMs: number
+  errorCode: string | undefined
+  origin: string
+}
+
+export interface PartialCommitEvent {
+  event: 'shardtx.partial_commit'
+  transactionId: string
+  committedShards: string[]
+  uncommittedShards: string[]
+  failedShard: string
+  tables: string[]
+  origin: string
+}
+
+/**
+ * diagnostics_channel names, mysql2-style: free when nobody subscribes, and every multi-shard
+ * transaction is published here even when the logger's warning was rate limited.
+ *
+ * @example
+ * ```ts
+ * import diagnosticsChannel from 'node:diagnostics_channel'
+ * diagnosticsChannel.subscribe('shardtx:cross-shard-transaction', (event) => metrics.inc(event.policy))
+ * ```
+ */
+export const CHANNELS = {
+  crossShardTransaction: diagnosticsChannel.channel('shardtx:cross-shard-transaction'),
+} as const

@@ -1,0 +1,29 @@
+import { CrossShardTransactionError } from '../errors.js'
+import { commitInCanonicalOrder } from '../transaction/commit-in-order.js'
+import type { CrossShardPolicy } from './policy.js'
+
+/**
+ * `reject` (the default): a transaction may write to, or lock rows on, one shard only. The
+ * statement that would add a second shard is refused before it is sent, and the whole
+ * transaction is doomed: even if the callback catches the error, every shard rolls back.
+ * Reads on other shards are allowed and take no locks. Vitess's SINGLE mode behaves the same way.
+ */
+export const rejectPolicy: CrossShardPolicy = {
+  name: 'reject',
+  admit(tx, shard, request) {
+    if (tx.participants.length === 0) return
+    if (request.table !== undefined) tx.tables.add(request.table)
+    const facts = tx.facts()
+    throw tx.doom(
+      new CrossShardTransactionError({
+        ...facts,
+        shards: tx.runtime.canonicalOrder([...tx.participants, shard]),
+        statementOrigin: request.callSite?.location,
+        newShard: shard,
+        newTable: request.table ?? '(raw SQL via tx.shard)',
+      }),
+    )
+  },
+  commit: commitInCanonicalOrder,
+  finished() {},
+}

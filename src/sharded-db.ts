@@ -1,0 +1,152 @@
+import knexFactory, { type Knex } from 'knex'
+import { inspect } from 'node:util'
+import type { ConnectionSettings } from './config/connection.js'
+import type { ShardKey, ShardedDbOptions, TransactionOptions } from './config/options.js'
+import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
+import { expectInteger, expectOneOf, expectPlainObject, expectKnownKeys } from './config/validators.js'
+import { clientOf, createCompileOnlyKnex, type KnexClientLike } from './knex/client.js'
+import { availablePolicies } from './policies/registry.js'
+import { CallSite } from './transaction/call-site.js'
+import { runTransaction } from './transaction/run-transaction.js'
+import { Runtime } from './transaction/runtime.js'
+import type { ShardedTransaction } from './transaction/tx-handle.js'
+
+/**
+ * A set of MySQL/MariaDB shards used through knex, with cross-shard transactions under control.
+ * Create it with {@link createShardedDb}.
+ */
+export interface ShardedDb {
+  /**
+   * Runs `fn` as one transaction. Statements are routed by shard key; what happens when they
+   * reach a second shard depends on the `crossShard` policy. Deadlock-class errors retry the
+   * whole callback (`retry.maxAttempts`), so keep side effects outside the database idempotent.
+   *
+   * @example
+   * ```ts
+   * const balance = await db.transaction(async (tx) => {
+   *   await tx('accounts').where({ id: 42 }).decrement('balance', 10)
+   *   return (await tx('accounts').where({ id: 42 }).first()).balance
+   * }, { crossShard: 'warn', reason: 'https://tracker/123' })
+   * ```
+   */
+  transaction<T>(fn: (tx: ShardedTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /**
+   * The shard holding `key` of `table`.
+   * @example
+   * ```ts
+   * db.shardOf('accounts', 42) // '-80'
+   * ```
+   */
+  shardOf(table: string, key: ShardKey): string
+  /** Shard names in canonical order (keyrange order, or declaration order for custom routers). */
+  readonly shardNames: readonly string[]
+  /**
+   * The plain knex instance of one shard, for migrations, DDL and statements outside transactions.
+   * Nothing sent through it is routed or checked.
+   * @example
+   * ```ts
+   * for (const name of db.shardNames) await db.shard(name).schema.createTable('accounts', ...)
+   * ```
+   */
+  shard(name: string): Knex
+  /** Closes every shard's pool. */
+  destroy(): Promise<void>
+}
+
+/**
+ * Creates a {@link ShardedDb}. Options are validated at once (TypeErrors name the option);
+ * connections open lazily, on first use.
+ *
+ * @example
+ * ```ts
+ * const db = createShardedDb({
+ *   shards: { '-80': 'mysql://app:secret@127.0.0.1:3306/app_s0', '80-': 'mysql://app:secret@127.0.0.1:3306/app_s1' },
+ *   tables: { accounts: { shardKey: 'id' }, countries: { shard: '-80' } },
+ * })
+ * ```
+ */
+export function createShardedDb(options: ShardedDbOptions): ShardedDb {
+  return new ShardedDbImpl(resolveConfig(options))
+}
+
+class ShardedDbImpl implements ShardedDb {
+  readonly #config: ResolvedConfig
+  readonly #knexes: Map<string, Knex>
+  readonly #runtime: Runtime
+  #destroyed = false
+
+  constructor(config: ResolvedConfig) {
+    this.#config = config
+    this.#knexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!)]))
+    const pools = new Map<string, KnexClientLike>([...this.#knexes].map(([name, k]) => [name, clientOf(k)]))
+    this.#runtime = new Runtime(config, pools, clientOf(createCompileOnlyKnex()))
+  }
+
+  get shardNames(): readonly string[] {
+    return this.#config.shardMap.order
+  }
+
+  shardOf(table: string, key: ShardKey): string {
+    return this.#runtime.router.shardOf(table, key)
+  }
+
+  shard(name: string): Knex {
+    const k = this.#knexes.get(name)
+    if (k === undefined) throw new TypeError(`Expected a shard name from ${JSON.stringify(this.shardNames)} in db.shard(), got ${JSON.stringify(name)}`)
+    return k
+  }
+
+  transaction<T>(fn: (tx: ShardedTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const origin = new CallSite(this.transaction)
+    if (this.#destroyed) return Promise.reject(new Error('db.transaction() called after db.destroy(); create a new ShardedDb.'))
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`Expected the first argument of db.transaction() to be a function (tx) => Promise, got ${typeof fn}`))
+    let resolved
+    try {
+      resolved = resolveTransactionOptions(options, this.#config)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return runTransaction(this.#runtime, fn, { ...resolved, origin })
+  }
+
+  async destroy(): Promise<void> {
+    this.#destroyed = true
+    await Promise.all([...this.#knexes.values()].map((k) => k.destroy()))
+  }
+
+  /** Never shows connection settings: passwords must not reach logs through `console.log(db)`. */
+  [inspect.custom](): string {
+    return `ShardedDb { shards: ${JSON.stringify(this.shardNames)}, crossShard: '${this.#config.crossShard}' }`
+  }
+
+  toString(): string {
+    return this[inspect.custom]()
+  }
+
+  toJSON(): object {
+    return { shards: this.shardNames, crossShard: this.#config.crossShard }
+  }
+}
+
+function resolveTransactionOptions(options: unknown, config: ResolvedConfig) {
+  const opts = expectPlainObject('transaction options', options)
+  expectKnownKeys('transaction options', opts, ['crossShard', 'reason', 'maxAttempts'])
+  const reason = opts.reason
+  if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
+    throw new TypeError(`Expected \`reason\` to be a non-empty string (a link explaining why this transaction may span shards), got ${typeof reason}`)
+  }
+  return {
+    policy: expectOneOf('crossShard', opts.crossShard, availablePolicies(), config.crossShard),
+    reason: reason as string | undefined,
+    maxAttempts: expectInteger('maxAttempts', opts.maxAttempts, config.retry.maxAttempts, { min: 1 }),
+  }
+}
+
+function createShardKnex(config: ResolvedConfig, connection: ConnectionSettings): Knex {
+  return knexFactory({
+    client: 'mysql2',
+    connection: { ...connection, connectTimeout: config.connectTimeoutMs, supportBigNumbers: true },
+    pool: { min: config.pool.min, max: config.pool.max },
+    acquireConnectionTimeout: config.acquireTimeoutMs,
+  })
+}

@@ -1,0 +1,54 @@
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import type { CodeLocation } from '../errors.js'
+
+/**
+ * Where application code called into shardtx, captured cheaply and resolved only when needed.
+ *
+ * `Error.captureStackTrace` records frames without formatting them; V8 formats `.stack` lazily on
+ * first access. So capturing on every `db.transaction()` and `tx(table)` costs about a microsecond,
+ * and the string work happens only when an error or a warning actually needs the location.
+ * Capturing at `tx(table)` matters: by the time knex calls `then`, the user's frame is gone
+ * (thenables are resolved from a microtask).
+ */
+export class CallSite {
+  readonly #holder: { stack?: string }
+  #resolved: CodeLocation | undefined | null = null
+
+  constructor(boundary: Function) {
+    this.#holder = {}
+    Error.captureStackTrace(this.#holder, boundary)
+  }
+
+  /** The first frame outside shardtx, knex and node internals; `undefined` if there is none. */
+  get location(): CodeLocation | undefined {
+    if (this.#resolved === null) this.#resolved = firstUserFrame(this.#holder.stack ?? '')
+    return this.#resolved
+  }
+}
+
+// Frames from these places are plumbing, never the line a user wants to see.
+const OWN_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
+const PLUMBING = [OWN_DIR + path.sep, `${path.sep}node_modules${path.sep}knex${path.sep}`, 'node:internal', 'node:async_hooks']
+
+const FRAME = /^\s*at (?:(.*?) \()?(?:file:\/\/)?(.+?):(\d+):(\d+)\)?$/
+
+/** Parses V8 stack lines (`at fn (file:line:col)` or `at file:line:col`). */
+export function firstUserFrame(stack: string): CodeLocation | undefined {
+  for (const line of stack.split('\n')) {
+    const m = FRAME.exec(line)
+    if (!m) continue
+    const file = m[2]!
+    if (PLUMBING.some((p) => file.includes(p))) continue
+    const loc: CodeLocation = { file: relativeToCwd(file), line: Number(m[3]), column: Number(m[4]) }
+    const fn = m[1]?.replace(/^async /, '')
+    if (fn) loc.functionName = fn
+    return loc
+  }
+  return undefined
+}
+
+function relativeToCwd(file: string): string {
+  const rel = path.relative(process.cwd(), file)
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel
+}

@@ -1,0 +1,70 @@
+import type { CrossShardPolicyName } from '../config/options.js'
+import { ShardtxError, formatLocation, isRetryableError } from '../errors.js'
+import type { TransactionRetryEvent } from '../logging/events.js'
+import { policyNamed } from '../policies/registry.js'
+import type { TransactionOutcome } from '../policies/policy.js'
+import { backoffDelay, sleep } from './backoff.js'
+import type { CallSite } from './call-site.js'
+import type { Runtime } from './runtime.js'
+import { TransactionState } from './transaction-state.js'
+import { createTransactionHandle, type ShardedTransaction } from './tx-handle.js'
+
+export interface RunOptions {
+  policy: CrossShardPolicyName
+  reason: string | undefined
+  maxAttempts: number
+  origin: CallSite
+}
+
+/**
+ * Runs the callback as one transaction, retrying the whole callback after deadlock-class errors.
+ * A loop with a counter: memory is the same whether `maxAttempts` is 3 or 9,999,999,999,999.
+ */
+export async function runTransaction<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runAttempt(runtime, fn, options)
+    } catch (err) {
+      if (attempt >= options.maxAttempts || !isRetryableError(err)) throw err
+      const delayMs = backoffDelay(attempt, runtime.config.retry)
+      const event: TransactionRetryEvent = {
+        event: 'shardtx.transaction_retry',
+        transactionId: (err as { transactionId?: string }).transactionId ?? '',
+        attempt,
+        maxAttempts: options.maxAttempts,
+        delayMs,
+        errorCode: (err as { code?: string }).code,
+        origin: formatLocation(options.origin.location),
+      }
+      runtime.logger.debug(event, `shardtx: retrying transaction from ${event.origin} after ${event.errorCode} (attempt ${attempt + 1} of ${options.maxAttempts})`)
+      await sleep(delayMs)
+    }
+  }
+}
+
+async function runAttempt<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions): Promise<T> {
+  const tx = new TransactionState(runtime, policyNamed(options.policy), options.origin, options.reason)
+  const started = performance.now()
+  let outcome: TransactionOutcome = 'rolled back'
+  try {
+    let result: T
+    try {
+      result = await fn(createTransactionHandle(tx))
+    } finally {
+      // Statements the callback started without awaiting still belong to this transaction.
+      await tx.settleInFlight()
+    }
+    if (tx.doomed) throw tx.doomed
+    await tx.policy.commit(tx)
+    outcome = 'committed'
+    return result
+  } catch (err) {
+    if ((err as ShardtxError | undefined)?.code === 'SHARDTX_PARTIAL_COMMIT') outcome = 'partial commit'
+    else await tx.rollbackAll()
+    // A callback that swallowed the policy's refusal still gets it: nothing was committed.
+    throw tx.doomed ?? err
+  } finally {
+    tx.close()
+    tx.policy.finished(tx, outcome, performance.now() - started)
+  }
+}

@@ -1,0 +1,49 @@
+import type { ResolvedConfig } from '../config/resolve.js'
+import type { KnexClientLike } from '../knex/client.js'
+import { CrossShardReporter } from '../logging/cross-shard-reporter.js'
+import type { ShardtxLogger } from '../logging/logger.js'
+import type { TransactionOutcome } from '../policies/policy.js'
+import type { ShardMap } from '../routing/shard-map.js'
+import { StatementRouter } from '../routing/statement-router.js'
+import type { TransactionState } from './transaction-state.js'
+
+/**
+ * The services of one ShardedDb that every transaction uses: routing, the shard pools, logging.
+ * Transactions receive it instead of reaching for globals, so two ShardedDb instances in one
+ * process never share state.
+ */
+export class Runtime {
+  readonly config: ResolvedConfig
+  readonly router: StatementRouter
+  readonly shardMap: ShardMap
+  readonly logger: ShardtxLogger
+  /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */
+  readonly compileClient: KnexClientLike
+  readonly #pools: ReadonlyMap<string, KnexClientLike>
+  readonly #reporter: CrossShardReporter
+
+  constructor(config: ResolvedConfig, pools: ReadonlyMap<string, KnexClientLike>, compileClient: KnexClientLike) {
+    this.config = config
+    this.compileClient = compileClient
+    this.shardMap = config.shardMap
+    this.router = new StatementRouter(config.tables, config.shardMap)
+    this.logger = config.logger
+    this.#pools = pools
+    this.#reporter = new CrossShardReporter(config.logger, config.warnings.intervalMs)
+  }
+
+  poolOf(shard: string): KnexClientLike {
+    const pool = this.#pools.get(shard)
+    if (pool === undefined) throw new Error(`shardtx internal error: no pool for shard ${shard}`)
+    return pool
+  }
+
+  /** Shards sorted into the canonical order (keyrange order, or declaration order for custom routers). */
+  canonicalOrder(shards: Iterable<string>): string[] {
+    return [...new Set(shards)].sort((a, b) => this.shardMap.rank(a) - this.shardMap.rank(b))
+  }
+
+  reportCrossShard(tx: TransactionState, outcome: TransactionOutcome, durationMs: number): void {
+    this.#reporter.report(tx, outcome, durationMs)
+  }
+}

@@ -1,0 +1,94 @@
+import type { KnexClientLike, RawConnection } from '../knex/client.js'
+
+/**
+ * One transaction's connection on one shard: a pooled connection inside BEGIN ... COMMIT.
+ *
+ * shardtx owns this lifecycle instead of using `knex.transaction()` so it knows the connection id
+ * (the deadlock detector matches it against the server's lock-wait views) and can discard a
+ * connection that a shard killed or dropped instead of returning it to the pool.
+ *
+ * Builders run on the session through {@link ShardSession.client}: a copy of the shard's knex
+ * client whose `acquireConnection` always hands out this connection, the same trick knex's own
+ * transactions use.
+ */
+export class ShardSession {
+  readonly shard: string
+  /** Server-side connection id (`CONNECTION_ID()`), as the lock-wait views report it. */
+  readonly connectionId: number
+  /** A knex client bound to this session's connection. */
+  readonly client: KnexClientLike
+  readonly #pool: KnexClientLike
+  readonly #connection: RawConnection
+  #state: 'open' | 'committed' | 'rolled back' | 'broken' = 'open'
+
+  private constructor(shard: string, pool: KnexClientLike, connection: RawConnection) {
+    this.shard = shard
+    this.#pool = pool
+    this.#connection = connection
+    this.connectionId = connection.threadId
+    const bound = Object.create(pool) as KnexClientLike
+    bound.acquireConnection = () => Promise.resolve(connection)
+    bound.releaseConnection = () => Promise.resolve()
+    this.client = bound
+  }
+
+  /** Takes a connection from the shard's pool and starts a transaction on it. */
+  static async open(shard: string, pool: KnexClientLike): Promise<ShardSession> {
+    const connection = (await pool.acquireConnection()) as RawConnection
+    const session = new ShardSession(shard, pool, connection)
+    try {
+      await session.#send('BEGIN')
+    } catch (err) {
+      await session.#discard(err)
+      throw err
+    }
+    return session
+  }
+
+  get isOpen(): boolean {
+    return this.#state === 'open'
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.#send('COMMIT')
+      this.#state = 'committed'
+      await this.#pool.releaseConnection(this.#connection)
+    } catch (err) {
+      await this.#discard(err)
+      throw err
+    }
+  }
+
+  /** Rolls back and returns the connection; a connection that cannot roll back is discarded, which rolls it back server-side. */
+  async rollback(): Promise<void> {
+    if (this.#state !== 'open') return
+    try {
+      await this.#send('ROLLBACK')
+      this.#state = 'rolled back'
+      await this.#pool.releaseConnection(this.#connection)
+    } catch (err) {
+      await this.#discard(err)
+    }
+  }
+
+  /**
+   * Closes the socket without a word to the server: the server rolls the transaction back when it
+   * notices. Used when the connection's state is unknown (a statement failed mid-flight).
+   */
+  async #discard(reason: unknown): Promise<void> {
+    this.#state = 'broken'
+    this.#connection.__knex__disposed = reason instanceof Error ? reason : new Error(String(reason))
+    try {
+      this.#connection.destroy()
+    } finally {
+      await this.#pool.releaseConnection(this.#connection).catch(() => undefined)
+    }
+  }
+
+  #send(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#connection.query(sql, (err) => (err ? reject(err) : resolve()))
+    })
+  }
+}

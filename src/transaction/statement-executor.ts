@@ -1,0 +1,109 @@
+import { ShardtxError, UnroutableQueryError, formatLocation, isRetryableError } from '../errors.js'
+import type { KnexBuilderInternals } from '../knex/builder-internals.js'
+import type { KnexClientLike } from '../knex/client.js'
+import type { RoutedStatement } from '../routing/statement-router.js'
+import type { CallSite } from './call-site.js'
+import { emptyResult, mergeResults } from './result-merge.js'
+import type { TransactionState } from './transaction-state.js'
+
+/**
+ * The path of every routed statement, from `await tx('table')...` to the shard:
+ * route the builder (no SQL yet) -> let the policy admit each new shard (synchronously, so a
+ * refused statement is never sent) -> run on the shard's session, or on the pool for plain reads
+ * of shards the transaction does not participate in -> merge per-shard results.
+ */
+export function executeStatement(tx: TransactionState, builder: KnexBuilderInternals, callSite: CallSite | undefined): Promise<unknown> {
+  return tx.track(execute(tx, builder, callSite))
+}
+
+async function execute(tx: TransactionState, builder: KnexBuilderInternals, callSite: CallSite | undefined): Promise<unknown> {
+  assertUsable(tx)
+  let routed: RoutedStatement
+  try {
+    routed = tx.runtime.router.route(builder)
+  } catch (err) {
+    throw err instanceof UnroutableQueryError ? err.at(callSite?.location) : err
+  }
+  tx.tables.add(routed.table)
+  if (routed.shards.length === 0) return emptyResult(routed.method)
+  if (routed.kind === 'read') return readAcross(tx, routed, builder)
+
+  // Admit every new shard before awaiting anything: a refusal then leaves nothing half-sent.
+  const request = { statement: routed, table: routed.table, callSite }
+  const sessions = routed.shards.map((shard) => tx.join(shard, request))
+  const results: unknown[] = []
+  // One shard after another in canonical order: a statement that locks rows on several shards
+  // takes those locks in the same order every other transaction does.
+  for (const [i, shard] of routed.shards.entries()) {
+    const session = await sessions[i]!
+    results.push(await runOn(tx, shard, session.client, routed.perShard?.get(shard) ?? builder))
+  }
+  return results.length === 1 ? results[0] : mergeResults(routed.method, results)
+}
+
+/** Plain reads never make a transaction participate: they use the session only where one is already open. */
+async function readAcross(tx: TransactionState, routed: RoutedStatement, builder: KnexBuilderInternals): Promise<unknown> {
+  const results = await Promise.all(
+    routed.shards.map(async (shard) => {
+      const session = tx.sessionOn(shard)
+      const client = session ? (await session).client : tx.runtime.poolOf(shard)
+      return runOn(tx, shard, client, builder)
+    }),
+  )
+  return results.length === 1 ? results[0] : mergeResults(routed.method, results)
+}
+
+/** Runs an unrouted statement (`tx.shard(name)`) on one shard. */
+export function executeOnShard(
+  tx: TransactionState,
+  shard: string,
+  builder: unknown,
+  options: { readOnly: boolean; callSite: CallSite | undefined },
+): Promise<unknown> {
+  return tx.track(
+    (async () => {
+      assertUsable(tx)
+      const existing = tx.sessionOn(shard)
+      if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.runtime.poolOf(shard), builder)
+      const session = await (existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite }))
+      return runOn(tx, shard, session.client, builder)
+    })(),
+  )
+}
+
+async function runOn(tx: TransactionState, shard: string, client: KnexClientLike, builder: unknown): Promise<unknown> {
+  try {
+    return await client.runner(builder).run()
+  } catch (err) {
+    throw annotate(tx, shard, err)
+  }
+}
+
+function assertUsable(tx: TransactionState): void {
+  if (tx.closed) {
+    throw new ShardtxError(
+      'SHARDTX_TRANSACTION_ENDED',
+      `Transaction ${tx.id} (opened at ${formatLocation(tx.origin)}) has already ended; a statement was issued on it afterwards. ` +
+        `Await every statement inside the db.transaction() callback.`,
+    )
+  }
+  if (tx.doomed) throw tx.doomed
+}
+
+/**
+ * Driver errors get the shard, transaction and origin attached (as properties and in the
+ * message), so an operator reading a log line knows where to look. Deadlock-class errors doom
+ * the transaction: InnoDB has already rolled it back (1213) or the whole attempt will be retried.
+ */
+function annotate(tx: TransactionState, shard: string, err: unknown): unknown {
+  if (err instanceof ShardtxError || err === null || typeof err !== 'object') return err
+  const e = err as Error & { shard?: string; transactionId?: string; origin?: string }
+  if (e.shard === undefined) {
+    e.shard = shard
+    e.transactionId = tx.id
+    e.origin = formatLocation(tx.origin)
+    if (typeof e.message === 'string') e.message += ` [shardtx: shard ${shard}, transaction ${tx.id} opened at ${e.origin}]`
+  }
+  if (isRetryableError(e)) tx.doom(e)
+  return e
+}

@@ -1,0 +1,132 @@
+import type { CrossShardPolicyName } from '../config/options.js'
+import type { CodeLocation, TransactionFacts } from '../errors.js'
+import type { CrossShardPolicy } from '../policies/policy.js'
+import type { RoutedStatement } from '../routing/statement-router.js'
+import type { CallSite } from './call-site.js'
+import type { Runtime } from './runtime.js'
+import { ShardSession } from './shard-session.js'
+import { nextTransactionId } from './transaction-id.js'
+
+/** A statement about to make the transaction participate in a shard. */
+export interface JoinRequest {
+  /** Undefined for statements sent through `tx.shard(name)`, which are not routed. */
+  statement: RoutedStatement | undefined
+  table: string | undefined
+  callSite: CallSite | undefined
+}
+
+/**
+ * Everything shardtx tracks about one attempt of one `db.transaction()` call.
+ *
+ * Participation is recorded synchronously, before any await: two statements the callback starts
+ * concurrently (`Promise.all`) therefore see each other, and the policy decides on a consistent
+ * footprint. A shard's session is stored as a promise for the same reason.
+ */
+export class TransactionState {
+  readonly id: string
+  readonly startedAt: number
+  readonly policy: CrossShardPolicy
+  readonly reason: string | undefined
+  readonly runtime: Runtime
+  readonly originSite: CallSite
+  /** Shards this transaction writes to or holds locks on, in the order they joined. */
+  readonly participants: string[] = []
+  /** Tables touched by any statement, reads included. */
+  readonly tables = new Set<string>()
+  readonly #sessions = new Map<string, Promise<ShardSession>>()
+  readonly #inFlight = new Set<Promise<unknown>>()
+  #doomed: Error | undefined
+  #closed = false
+
+  constructor(runtime: Runtime, policy: CrossShardPolicy, originSite: CallSite, reason: string | undefined) {
+    this.id = nextTransactionId()
+    this.startedAt = Date.now()
+    this.runtime = runtime
+    this.policy = policy
+    this.originSite = originSite
+    this.reason = reason
+  }
+
+  get policyName(): CrossShardPolicyName {
+    return this.policy.name
+  }
+
+  get origin(): CodeLocation | undefined {
+    return this.originSite.location
+  }
+
+  /** An error that has already decided this transaction's fate: it will roll back and rethrow it. */
+  get doomed(): Error | undefined {
+    return this.#doomed
+  }
+
+  doom(err: Error): Error {
+    this.#doomed ??= err
+    return this.#doomed
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  isParticipant(shard: string): boolean {
+    return this.#sessions.has(shard)
+  }
+
+  /** The open session on `shard`, if the transaction participates there. */
+  sessionOn(shard: string): Promise<ShardSession> | undefined {
+    return this.#sessions.get(shard)
+  }
+
+  /**
+   * Makes the transaction participate in `shard`, asking the policy first. Throws synchronously
+   * when the policy refuses, so the statement is never sent.
+   */
+  join(shard: string, request: JoinRequest): Promise<ShardSession> {
+    const existing = this.#sessions.get(shard)
+    if (existing) return existing
+    this.policy.admit(this, shard, request)
+    const session = ShardSession.open(shard, this.runtime.poolOf(shard))
+    session.catch(() => undefined) // observed by whoever awaits it; never an unhandled rejection
+    this.#sessions.set(shard, session)
+    this.participants.push(shard)
+    return session
+  }
+
+  /** Runs `work` and remembers it until it settles, so commit can wait for statements the callback did not await. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work)
+    const forget = () => this.#inFlight.delete(work)
+    work.then(forget, forget)
+    return work
+  }
+
+  async settleInFlight(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+  }
+
+  /** Participating sessions in canonical shard order. */
+  async sessionsInCanonicalOrder(): Promise<ShardSession[]> {
+    const shards = this.runtime.canonicalOrder(this.participants)
+    return Promise.all(shards.map((s) => this.#sessions.get(s)!))
+  }
+
+  /** Rolls back every shard that opened; shards that failed to open need nothing. */
+  async rollbackAll(): Promise<void> {
+    const opened = await Promise.allSettled(this.#sessions.values())
+    await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.rollback() : undefined)))
+  }
+
+  close(): void {
+    this.#closed = true
+  }
+
+  facts(): TransactionFacts {
+    return {
+      transactionId: this.id,
+      shards: this.runtime.canonicalOrder(this.participants),
+      tables: [...this.tables].sort(),
+      origin: this.origin,
+    }
+  }
+}
