@@ -106,7 +106,7 @@ class ShardedDbImpl implements ShardedDb {
     } catch (err) {
       return Promise.reject(err)
     }
-    return runTransaction(this.#runtime, fn, { ...resolved, origin })
+    return runTransaction(this.#runtime, fn, { ...resolved, origin, options: options as Readonly<Record<string, unknown>> })
   }
 
   async destroy(): Promise<void> {
@@ -128,9 +128,12 @@ class ShardedDbImpl implements ShardedDb {
   }
 }
 
+/** Keys `db.transaction(fn, options)` accepts; policy-specific ones are validated by their policy. */
+const TRANSACTION_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts']
+
 function resolveTransactionOptions(options: unknown, config: ResolvedConfig) {
   const opts = expectPlainObject('transaction options', options)
-  expectKnownKeys('transaction options', opts, ['crossShard', 'reason', 'maxAttempts'])
+  expectKnownKeys('transaction options', opts, TRANSACTION_OPTION_KEYS)
   const reason = opts.reason
   if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
     throw new TypeError(`Expected \`reason\` to be a non-empty string (a link explaining why this transaction may span shards), got ${typeof reason}`)

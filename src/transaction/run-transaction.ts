@@ -2,7 +2,7 @@ import type { CrossShardPolicyName } from '../config/options.js'
 import { ShardtxError, formatLocation, isRetryableError } from '../errors.js'
 import type { TransactionRetryEvent } from '../logging/events.js'
 import { policyNamed } from '../policies/registry.js'
-import type { TransactionOutcome } from '../policies/policy.js'
+import { RestartAttempt, type TransactionOutcome } from '../policies/policy.js'
 import { backoffDelay, sleep } from './backoff.js'
 import type { CallSite } from './call-site.js'
 import type { Runtime } from './runtime.js'
@@ -14,6 +14,8 @@ export interface RunOptions {
   reason: string | undefined
   maxAttempts: number
   origin: CallSite
+  /** The caller's transaction options, for policies that read their own (e.g. a declared lock set). */
+  options: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -21,10 +23,17 @@ export interface RunOptions {
  * A loop with a counter: memory is the same whether `maxAttempts` is 3 or 9,999,999,999,999.
  */
 export async function runTransaction<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions): Promise<T> {
+  let carry: unknown
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runAttempt(runtime, fn, options)
+      return await runAttempt(runtime, fn, options, carry)
     } catch (err) {
+      if (err instanceof RestartAttempt) {
+        carry = err.carry
+        attempt-- // a policy restart is not a failed attempt; the policy bounds its restarts
+        continue
+      }
+      carry = undefined
       if (attempt >= options.maxAttempts || !isRetryableError(err)) throw err
       const delayMs = backoffDelay(attempt, runtime.config.retry)
       const event: TransactionRetryEvent = {
@@ -42,11 +51,12 @@ export async function runTransaction<T>(runtime: Runtime, fn: (tx: ShardedTransa
   }
 }
 
-async function runAttempt<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions): Promise<T> {
-  const tx = new TransactionState(runtime, policyNamed(options.policy), options.origin, options.reason)
+async function runAttempt<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions, carry: unknown): Promise<T> {
+  const tx = new TransactionState(runtime, policyNamed(options.policy), options.origin, options.reason, options.options, carry)
   const started = performance.now()
   let outcome: TransactionOutcome = 'rolled back'
   try {
+    if (tx.policy.begin) await tx.policy.begin(tx)
     let result: T
     try {
       result = await fn(createTransactionHandle(tx))

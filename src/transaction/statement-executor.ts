@@ -28,8 +28,10 @@ async function execute(tx: TransactionState, builder: KnexBuilderInternals, call
   if (routed.shards.length === 0) return emptyResult(routed.method)
   if (routed.kind === 'read') return readAcross(tx, routed, builder)
 
-  // Admit every new shard before awaiting anything: a refusal then leaves nothing half-sent.
+  // Policy checks run before awaiting anything: a refusal then leaves nothing half-sent.
   const request = { statement: routed, table: routed.table, callSite }
+  tx.policy.beforeStatement?.(tx, routed, request)
+  if (tx.policy.executeWrite) return tx.policy.executeWrite(tx, routed, builder, request)
   const sessions = routed.shards.map((shard) => tx.join(shard, request))
   const results: unknown[] = []
   // One shard after another in canonical order: a statement that locks rows on several shards

@@ -29,6 +29,10 @@ export class TransactionState {
   readonly reason: string | undefined
   readonly runtime: Runtime
   readonly originSite: CallSite
+  /** The caller's transaction options, as given (policies validate their own keys). */
+  readonly options: Readonly<Record<string, unknown>>
+  /** What the previous attempt handed over through RestartAttempt; undefined on a first attempt. */
+  readonly carry: unknown
   /** Shards this transaction writes to or holds locks on, in the order they joined. */
   readonly participants: string[] = []
   /** Tables touched by any statement, reads included. */
@@ -38,7 +42,16 @@ export class TransactionState {
   #doomed: Error | undefined
   #closed = false
 
-  constructor(runtime: Runtime, policy: CrossShardPolicy, originSite: CallSite, reason: string | undefined) {
+  constructor(
+    runtime: Runtime,
+    policy: CrossShardPolicy,
+    originSite: CallSite,
+    reason: string | undefined,
+    options: Readonly<Record<string, unknown>> = {},
+    carry: unknown = undefined,
+  ) {
+    this.options = options
+    this.carry = carry
     this.id = nextTransactionId()
     this.startedAt = Date.now()
     this.runtime = runtime
