@@ -55,4 +55,6 @@ export interface PartialCommitEvent {
  */
 export const CHANNELS = {
   crossShardTransaction: diagnosticsChannel.channel('shardtx:cross-shard-transaction'),
+  /** `{ transactionId, shard, index }` after each shard's COMMIT succeeds: the commit order, observable. */
+  shardCommit: diagnosticsChannel.channel('shardtx:shard-commit'),
 } as const

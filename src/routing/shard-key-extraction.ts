@@ -21,9 +21,12 @@ export function keysFromWhere(
   tableNames: readonly string[],
 ): ShardKey[] | undefined {
   let keys: ShardKey[] | undefined
+  let matchesNothing = false
   for (const st of statements) {
     if (st.grouping !== 'where') continue
     if (st.bool === 'or') return undefined
+    // knex rewrites whereIn(col, []) to `1 = 0`: AND-ed with anything, no row can match.
+    if (st.type === 'whereBasic' && st.column === 1 && st.operator === '=' && st.value === 0 && st.not !== true) matchesNothing = true
     if (st.not === true || !isKeyColumn(st.column, keyColumn, tableNames)) continue
     let values: ShardKey[] | undefined
     if (st.type === 'whereBasic' && st.operator === '=' && isShardKeyValue(st.value)) values = [st.value]
@@ -31,7 +34,7 @@ export function keysFromWhere(
     if (values === undefined) continue
     keys = keys === undefined ? dedupe(values) : intersect(keys, values)
   }
-  return keys
+  return matchesNothing ? [] : keys
 }
 
 /** True when `column` names the key column, bare or qualified by the table or its alias. */

@@ -1,4 +1,5 @@
 import { PartialCommitError } from '../errors.js'
+import { CHANNELS } from '../logging/events.js'
 import type { TransactionState } from './transaction-state.js'
 
 /**
@@ -17,6 +18,7 @@ export async function commitInCanonicalOrder(tx: TransactionState): Promise<void
     try {
       await session.commit()
       committed.push(session.shard)
+      if (CHANNELS.shardCommit.hasSubscribers) CHANNELS.shardCommit.publish({ transactionId: tx.id, shard: session.shard, index })
     } catch (err) {
       const rest = sessions.slice(index + 1)
       await Promise.all(rest.map((s) => s.rollback()))

@@ -44,6 +44,7 @@ export class Runtime {
   }
 
   reportCrossShard(tx: TransactionState, outcome: TransactionOutcome, durationMs: number): void {
-    this.#reporter.report(tx, outcome, durationMs)
+    const keys = this.config.warnings.logKeyValues ? Object.fromEntries(tx.loggedKeys) : undefined
+    this.#reporter.report(tx, outcome, durationMs, keys)
   }
 }

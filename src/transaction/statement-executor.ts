@@ -31,6 +31,7 @@ async function execute(tx: TransactionState, builder: KnexBuilderInternals, call
   // Policy checks run before awaiting anything: a refusal then leaves nothing half-sent.
   const request = { statement: routed, table: routed.table, callSite }
   tx.policy.beforeStatement?.(tx, routed, request)
+  if (tx.runtime.config.warnings.logKeyValues) tx.recordKeys(routed.keysByShard)
   if (tx.policy.executeWrite) return tx.policy.executeWrite(tx, routed, builder, request)
   const sessions = routed.shards.map((shard) => tx.join(shard, request))
   const results: unknown[] = []

@@ -7,6 +7,9 @@ import type { Runtime } from './runtime.js'
 import { ShardSession } from './shard-session.js'
 import { nextTransactionId } from './transaction-id.js'
 
+/** At most this many key values per shard appear in one warning. */
+const MAX_LOGGED_KEYS_PER_SHARD = 20
+
 /** A statement about to make the transaction participate in a shard. */
 export interface JoinRequest {
   /** Undefined for statements sent through `tx.shard(name)`, which are not routed. */
@@ -37,6 +40,11 @@ export class TransactionState {
   readonly participants: string[] = []
   /** Tables touched by any statement, reads included. */
   readonly tables = new Set<string>()
+  /**
+   * Key values written or locked, by shard; filled only with `warnings.logKeyValues`, because keys
+   * are often customer identifiers. Bounded per shard so a huge batch cannot grow a log line unboundedly.
+   */
+  readonly loggedKeys = new Map<string, string[]>()
   readonly #sessions = new Map<string, Promise<ShardSession>>()
   readonly #inFlight = new Set<Promise<unknown>>()
   #doomed: Error | undefined
@@ -128,6 +136,15 @@ export class TransactionState {
   async rollbackAll(): Promise<void> {
     const opened = await Promise.allSettled(this.#sessions.values())
     await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.rollback() : undefined)))
+  }
+
+  /** Remembers key values for the cross-shard warning (only called when the user opted in). */
+  recordKeys(keysByShard: ReadonlyMap<string, readonly unknown[]>): void {
+    for (const [shard, keys] of keysByShard) {
+      const list = this.loggedKeys.get(shard) ?? []
+      for (const key of keys) if (list.length < MAX_LOGGED_KEYS_PER_SHARD) list.push(String(key))
+      this.loggedKeys.set(shard, list)
+    }
   }
 
   close(): void {
