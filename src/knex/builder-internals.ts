@@ -19,6 +19,9 @@ export interface WhereStatement {
 export interface BuilderStatement {
   grouping: string
   type?: string
+  /** knex marks `distinct()` on the columns statement rather than with a type. */
+  distinct?: boolean
+  distinctOn?: unknown
   column?: unknown
   operator?: string
   value?: unknown

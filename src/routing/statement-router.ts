@@ -209,7 +209,7 @@ function assertMergeable(builder: KnexBuilderInternals, table: string, shardCoun
     if (st.grouping === 'group') reasons.push('GROUP BY')
     if (st.grouping === 'having') reasons.push('HAVING')
     if (st.grouping === 'union') reasons.push('UNION')
-    if (st.grouping === 'columns' && st.type === 'distinct') reasons.push('DISTINCT')
+    if (st.grouping === 'columns' && (st.distinct === true || st.distinctOn !== undefined)) reasons.push('DISTINCT')
   }
   if (builder._single.offset !== undefined) reasons.push('OFFSET')
   if (builder._single.limit !== undefined && builder._method !== 'first') reasons.push('LIMIT')
