@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `shardtx` bin. One line per command: each command lives in its own file and exports a
+// function that registers it on the program.
+import { registerLintCommand } from './lint-command.js'
+import { createProgram, runProgram } from './program.js'
+
+const program = createProgram()
+registerLintCommand(program)
+
+// No top-level await: tsup also builds this entry as CommonJS.
+runProgram(program, process.argv).catch((err: unknown) => {
+  process.stderr.write(`shardtx: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exitCode = 1
+})
