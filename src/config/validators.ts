@@ -1,14 +1,10 @@
+import { describeValue } from './describe-value.js'
+
+export { describeValue }
 /**
  * Small checks that throw p-queue-style TypeErrors: the option's path, the value received
  * (type and, for non-secrets, value) and what was expected.
  */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `${typeof value} ${String(value)}`
-  if (Array.isArray(value)) return 'an array'
-  return typeof value
-}
 
 export function fail(option: string, expected: string, value: unknown): never {
   throw new TypeError(`Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`)

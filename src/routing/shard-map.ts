@@ -6,7 +6,8 @@
  * @module
  */
 import type { RouterFunction, ShardKey } from '../config/options.js'
-import { describeValue, findCoverProblem, quoteName, tryParseKeyRange, type CoverProblem, type KeyRange } from './keyrange.js'
+import { describeValue, quoteName } from '../config/describe-value.js'
+import { findCoverProblem, tryParseKeyRange, type CoverProblem, type KeyRange } from './keyrange.js'
 import { createVindex } from './vindex.js'
 
 /** Routes keys to shards and knows the canonical shard order. */

@@ -2,17 +2,16 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   compareKeyRanges,
-  describeValue,
   findCoverProblem,
   formatKeyRange,
   keyRangeContains,
   keyRangeEquals,
   keyRangeIsEmpty,
   parseKeyRange,
-  quoteName,
   tryParseKeyRange,
   type KeyRange,
 } from '../../src/routing/keyrange.js'
+import { describeValue, quoteName } from '../../src/config/describe-value.js'
 import { keyrangeNames } from '../../src/routing/keyrange-names.js'
 
 const id = (hex: string): Buffer => Buffer.from(hex, 'hex')
