@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import mysql from 'mysql2/promise'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { prepareMariadbTemplate, startMariadb, type MariadbProcess } from '../support/mariadb-process.js'
 
 function connect(server: MariadbProcess, connectTimeout = 3_000): Promise<mysql.Connection> {
@@ -150,5 +150,19 @@ describe('startMariadb: two servers at once', () => {
     await expect(connect(a)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     await a.restart()
     expect(await scalar(a, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'only_on_a'")).toBe(1)
+  })
+})
+
+describe('startMariadb without MariaDB installed', () => {
+  test('says how to install it', async () => {
+    // A fresh copy of the module, so the binaries are looked up again under the changed env.
+    vi.resetModules()
+    vi.stubEnv('SHARDTX_MARIADBD', '/nonexistent/mariadbd')
+    try {
+      const fresh = await import('../support/mariadb-process.js')
+      await expect(fresh.startMariadb()).rejects.toThrow(/mariadbd not found.*apt-get install mariadb-server/)
+    } finally {
+      vi.unstubAllEnvs()
+    }
   })
 })

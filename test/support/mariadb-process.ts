@@ -343,7 +343,8 @@ function ensureRuntime(): Runtime {
   if (!mariadbd || !installDb) {
     throw new Error(
       `Cannot start a separate MariaDB server for fault tests: ${!mariadbd ? 'mariadbd' : 'mariadb-install-db'} ` +
-        `not found (looked in $PATH, /usr/sbin, /usr/bin, /usr/local). ${INSTALL_HINT}`,
+        `not found (looked at $SHARDTX_MARIADBD / $SHARDTX_MARIADB_INSTALL_DB if set, else $PATH, /usr/sbin, ` +
+        `/usr/bin, /usr/local). ${INSTALL_HINT}`,
     )
   }
   removeStaleRoots()
@@ -457,7 +458,7 @@ function pidAlive(pid: number): boolean {
 
 function findExecutable(envVar: string, names: string[], dirs: string[]): string | undefined {
   const fromEnv = process.env[envVar]
-  if (fromEnv) return fromEnv
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined
   const searchDirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...dirs]
   for (const name of names) {
     for (const dir of searchDirs) {

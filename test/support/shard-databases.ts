@@ -61,7 +61,7 @@ let staleCleanup: Promise<number> | undefined
  * test('routes', async () => {
  *   const db = createShardedDb({ shards: t.shards, tables: { accounts: { shardKey: 'id' } } })
  *   // ...
- *   expect(await t.query('-80', 'SELECT id FROM accounts')).toEqual([{ id: '1' }])
+ *   expect(await t.query('-80', 'SELECT id FROM accounts')).toEqual([{ id: 1 }])
  * })
  * ```
  */
