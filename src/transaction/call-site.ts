@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import type { CodeLocation } from '../errors.js'
 
@@ -27,11 +26,23 @@ export class CallSite {
   }
 }
 
-// Frames from these places are plumbing, never the line a user wants to see.
-const OWN_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
-const PLUMBING = [OWN_DIR + path.sep, `${path.sep}node_modules${path.sep}knex${path.sep}`, 'node:internal', 'node:async_hooks']
-
 const FRAME = /^\s*at (?:(.*?) \()?(?:file:\/\/)?(.+?):(\d+):(\d+)\)?$/
+
+/**
+ * The directory holding shardtx's own code: `src/` when run from source, `dist/` when bundled.
+ * Read from a stack frame rather than `import.meta.url`, which the CommonJS build does not have.
+ */
+function ownDirectory(): string {
+  const holder: { stack?: string } = {}
+  Error.captureStackTrace(holder, ownDirectory)
+  const frame = (holder.stack ?? '').split('\n').map((line) => FRAME.exec(line)).find((m) => m !== null)
+  const dir = frame ? path.dirname(decodeURIComponent(frame[2]!)) : ''
+  return path.basename(dir) === 'transaction' ? path.dirname(dir) : dir
+}
+
+// Frames from these places are plumbing, never the line a user wants to see.
+const OWN_DIR = ownDirectory()
+const PLUMBING = [OWN_DIR + path.sep, `${path.sep}node_modules${path.sep}knex${path.sep}`, 'node:internal', 'node:async_hooks']
 
 /** Parses V8 stack lines (`at fn (file:line:col)` or `at file:line:col`). */
 export function firstUserFrame(stack: string): CodeLocation | undefined {
