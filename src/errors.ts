@@ -182,10 +182,24 @@ export class DistributedDeadlockError extends ShardtxError implements Transactio
   }
 }
 
-/** A shard is down or did not answer within its timeout; the transaction was rolled back where possible. */
+/**
+ * A shard is down or did not answer within its timeout; the transaction was rolled back where possible.
+ * `retryable` is true (the same work may succeed once the shard is back) but shardtx does not retry
+ * it by itself: the shard's health decides when it is used again (see `db.health()`).
+ *
+ * @example
+ * ```ts
+ * try { await db.transaction(fn) }
+ * catch (err) {
+ *   if (err instanceof ShardUnavailableError) res.status(503).send(`shard ${err.shard} is unavailable`)
+ * }
+ * ```
+ */
 export class ShardUnavailableError extends ShardtxError {
   readonly shard: string
   readonly transactionId: string | undefined
+  /** Why, without the surrounding sentence: e.g. `marked down (connect ECONNREFUSED)`. */
+  readonly reason: string
 
   constructor(shard: string, reason: string, options: { cause?: unknown; transactionId?: string } = {}) {
     super(
@@ -197,6 +211,35 @@ export class ShardUnavailableError extends ShardtxError {
     )
     this.shard = shard
     this.transactionId = options.transactionId
+    this.reason = reason
+  }
+}
+
+/**
+ * A statement (or BEGIN / COMMIT / ROLLBACK) ran longer than `statementTimeoutMs` on a shard that
+ * still answers health probes: the statement is slow or waits for a lock. Its connection was closed,
+ * so the server rolled that shard's transaction back; a timed-out COMMIT may still have committed.
+ *
+ * @example
+ * ```ts
+ * createShardedDb({ ...config, statementTimeoutMs: 5_000 })
+ * // a 6 s statement then fails with err.code === 'SHARDTX_STATEMENT_TIMEOUT'
+ * ```
+ */
+export class StatementTimeoutError extends ShardtxError {
+  readonly shard: string
+  readonly timeoutMs: number
+
+  constructor(shard: string, what: string, timeoutMs: number) {
+    super(
+      'SHARDTX_STATEMENT_TIMEOUT',
+      `${what} on shard ${shard} did not finish within statementTimeoutMs (${timeoutMs} ms); the shard answers health probes, ` +
+        `so the statement is slow or waiting for a lock. Its connection was closed, which rolls that shard's transaction back` +
+        `${/COMMIT/.test(what) ? ' (unless the COMMIT had already been applied: its outcome is unknown)' : ''}. ` +
+        `Raise statementTimeoutMs for long statements, or make them faster.`,
+    )
+    this.shard = shard
+    this.timeoutMs = timeoutMs
   }
 }
 

@@ -102,10 +102,41 @@ export interface ShardedDbOptions {
   /** Connection pool per shard. */
   pool?: PoolOptions
   /**
-   * How long to wait for a pooled connection or a new connection to a shard, in ms.
+   * The failure bound, in ms: how long a shard may take to prove it is alive. A new connection must
+   * complete its handshake within it; a shard that leaves a statement (or a wait for a pooled
+   * connection) unanswered for half of it gets a health probe (a fresh connection and `SELECT 1`)
+   * that must answer within the other half. A shard that fails either is marked down: transactions
+   * waiting on it fail with `ShardUnavailableError` at once, so a dead or hung (SIGSTOPped) shard
+   * fails them within about this bound, and new transactions that need it fail immediately until a
+   * background probe finds it answering again. See docs/resilience.md.
    * @default 2000
    */
   connectTimeoutMs?: number
+  /**
+   * Longest wait for a free pooled connection when the shard's pool is busy (all `pool.max`
+   * connections in use), in ms. Not a health signal: a busy pool does not mark the shard down.
+   * @default 10000
+   */
+  acquireTimeoutMs?: number
+  /**
+   * Hard limit for one statement, including BEGIN, COMMIT and ROLLBACK, on a shard that still
+   * answers health probes (a slow query or a lock wait), in ms. On expiry the connection is closed,
+   * which rolls that shard's transaction back, and the transaction fails with
+   * `StatementTimeoutError`. The default matches Vitess's query timeout.
+   * @default 30000
+   */
+  statementTimeoutMs?: number
+  /** Background probing of shards that are down. */
+  health?: HealthOptions
+}
+
+export interface HealthOptions {
+  /**
+   * How often a shard that is down is probed (a fresh connection and `SELECT 1`), in ms. The first
+   * probe that answers puts the shard back in use. Probe timers never keep the process alive.
+   * @default 500
+   */
+  probeIntervalMs?: number
 }
 
 /** Options of one `db.transaction()` call. */

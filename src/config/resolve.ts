@@ -20,12 +20,17 @@ export interface ResolvedConfig {
   pool: { min: number; max: number }
   connectTimeoutMs: number
   acquireTimeoutMs: number
+  statementTimeoutMs: number
+  health: { probeIntervalMs: number }
 }
 
 /** Upper bound for any duration option: about 24 days, the largest delay `setTimeout` honours. */
 const MAX_DURATION_MS = 2 ** 31 - 1
 
-const TOP_LEVEL_KEYS = ['shards', 'tables', 'router', 'crossShard', 'retry', 'warnings', 'logger', 'pool', 'connectTimeoutMs', 'acquireTimeoutMs']
+const TOP_LEVEL_KEYS = [
+  'shards', 'tables', 'router', 'crossShard', 'retry', 'warnings', 'logger', 'pool',
+  'connectTimeoutMs', 'acquireTimeoutMs', 'statementTimeoutMs', 'health',
+]
 
 /**
  * Validates every option and fills in defaults. All errors are TypeErrors naming the option, the
@@ -54,6 +59,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const pool = expectPlainObject('pool', options.pool ?? {})
   expectKnownKeys('pool', pool, ['min', 'max'])
   const poolMax = expectInteger('pool.max', pool.max, 10, { min: 1, max: 1000 })
+  const health = expectPlainObject('health', options.health ?? {})
+  expectKnownKeys('health', health, ['probeIntervalMs'])
 
   return {
     shardNames,
@@ -73,8 +80,11 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     },
     logger: validateLogger(options.logger),
     pool: { min: expectInteger('pool.min', pool.min, 0, { min: 0, max: poolMax }), max: poolMax },
-    connectTimeoutMs: expectInteger('connectTimeoutMs', options.connectTimeoutMs, 2000, { min: 1, max: MAX_DURATION_MS }),
+    // At least 10 ms: the bound is split in two halves (see health/), and no handshake is faster.
+    connectTimeoutMs: expectInteger('connectTimeoutMs', options.connectTimeoutMs, 2000, { min: 10, max: MAX_DURATION_MS }),
     acquireTimeoutMs: expectInteger('acquireTimeoutMs', options.acquireTimeoutMs, 10_000, { min: 1, max: MAX_DURATION_MS }),
+    statementTimeoutMs: expectInteger('statementTimeoutMs', options.statementTimeoutMs, 30_000, { min: 1, max: MAX_DURATION_MS }),
+    health: { probeIntervalMs: expectInteger('health.probeIntervalMs', health.probeIntervalMs, 500, { min: 10, max: MAX_DURATION_MS }) },
   }
 }
 
