@@ -28,5 +28,15 @@ export {
   type TransactionFacts,
 } from './errors.js'
 export type { ShardtxLogger } from './logging/logger.js'
+export type { HealthOptions } from './config/options.js'
+export { StatementTimeoutError } from './errors.js'
+export {
+  SHARD_HEALTH_CHANNEL,
+  type ShardHealthInfo,
+  type ShardState,
+  type ShardHealthEvent,
+  type ShardDownEvent,
+  type ShardUpEvent,
+} from './health/health-events.js'
 export { CHANNELS, type CrossShardTransactionEvent, type TransactionRetryEvent, type PartialCommitEvent } from './logging/events.js'
 export { keyrangeNames } from './routing/keyrange-names.js'

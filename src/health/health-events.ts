@@ -1,0 +1,49 @@
+import diagnosticsChannel from 'node:diagnostics_channel'
+
+/** `up`: in use. `down`: failed; transactions that need it fail at once. `probing`: down, a recovery probe is in flight. */
+export type ShardState = 'up' | 'down' | 'probing'
+
+/** What `db.health()` reports for one shard. */
+export interface ShardHealthInfo {
+  state: ShardState
+  /** When the shard entered `up` or `down` (ms since the epoch); `probing` keeps the time it went down. */
+  since: number
+  /** The failure that last took the shard down; absent if it never went down. Code and message only. */
+  lastError?: { code?: string; message: string }
+  /** Failed connects and probes since the shard was last up. */
+  consecutiveFailures: number
+}
+
+/** Logged at `warn` when a shard is marked down. */
+export interface ShardDownEvent {
+  event: 'shardtx.shard_down'
+  shard: string
+  /** What shardtx saw: e.g. `connect failed`, `health probe failed after a statement went unanswered for 1000 ms`. */
+  reason: string
+  error: { code?: string; message: string } | undefined
+  /** Waits on the shard (statements, connection acquires) failed at once by this transition. */
+  failedWaiters: number
+  probeIntervalMs: number
+}
+
+/** Logged at `info` when a probe finds a shard that was down answering again. */
+export interface ShardUpEvent {
+  event: 'shardtx.shard_up'
+  shard: string
+  downForMs: number
+  /** Probes and connects that failed while it was down. */
+  failedProbes: number
+}
+
+export type ShardHealthEvent = ShardDownEvent | ShardUpEvent
+
+/**
+ * Every health transition is published here too (free when nobody subscribes), for metrics.
+ *
+ * @example
+ * ```ts
+ * import diagnosticsChannel from 'node:diagnostics_channel'
+ * diagnosticsChannel.subscribe('shardtx:shard-health', (e) => gauge.set({ shard: e.shard }, e.event === 'shardtx.shard_up' ? 1 : 0))
+ * ```
+ */
+export const SHARD_HEALTH_CHANNEL = diagnosticsChannel.channel('shardtx:shard-health')

@@ -1,0 +1,55 @@
+import type { ResolvedConfig } from '../config/resolve.js'
+import type { KnexClientLike } from '../knex/client.js'
+import { guardClient } from './guarded-client.js'
+import { HealthRegistry } from './health-registry.js'
+import { connectionProbe, type ShardProbe } from './probe.js'
+import { ShardGuard } from './shard-guard.js'
+
+/**
+ * Splits the failure bound (`connectTimeoutMs`) in two halves: a wait unanswered for the first half
+ * triggers a probe, which gets the second half to answer. So a hung shard is declared down, and
+ * the waits on it fail, about one bound after they started.
+ *
+ * @example
+ * ```ts
+ * splitFailureBound(2000) // { suspectAfterMs: 1000, probeTimeoutMs: 1000 }
+ * ```
+ */
+export function splitFailureBound(boundMs: number): { suspectAfterMs: number; probeTimeoutMs: number } {
+  const suspectAfterMs = Math.max(1, Math.floor(boundMs / 2))
+  return { suspectAfterMs, probeTimeoutMs: Math.max(1, boundMs - suspectAfterMs) }
+}
+
+/**
+ * Creates the health registry of one ShardedDb and wraps each shard's knex client in a
+ * {@link ShardGuard}. The Runtime hands out only the guarded clients.
+ *
+ * @example
+ * ```ts
+ * const { health, pools } = guardShardPools(config, rawPools)
+ * health.snapshot() // { '-80': { state: 'up', ... }, '80-': { state: 'up', ... } }
+ * ```
+ */
+export function guardShardPools(
+  config: ResolvedConfig,
+  pools: ReadonlyMap<string, KnexClientLike>,
+  probe: ShardProbe = connectionProbe(config.connections),
+): { health: HealthRegistry; pools: Map<string, KnexClientLike> } {
+  const { suspectAfterMs, probeTimeoutMs } = splitFailureBound(config.connectTimeoutMs)
+  const health = new HealthRegistry([...pools.keys()], probe, {
+    probeTimeoutMs,
+    probeIntervalMs: config.health.probeIntervalMs,
+    logger: config.logger,
+  })
+  const guarded = new Map<string, KnexClientLike>()
+  for (const [shard, client] of pools) {
+    const guard = new ShardGuard(shard, health, {
+      suspectAfterMs,
+      statementTimeoutMs: config.statementTimeoutMs,
+      acquireTimeoutMs: config.acquireTimeoutMs,
+      poolMax: config.pool.max,
+    })
+    guarded.set(shard, guardClient(client, guard))
+  }
+  return { health, pools: guarded }
+}
