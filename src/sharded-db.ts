@@ -4,6 +4,7 @@ import type { ConnectionSettings } from './config/connection.js'
 import type { ShardKey, ShardedDbOptions, TransactionOptions } from './config/options.js'
 import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
 import { expectInteger, expectOneOf, expectPlainObject, expectKnownKeys } from './config/validators.js'
+import type { ShardHealthInfo } from './health/health-events.js'
 import { clientOf, createCompileOnlyKnex, type KnexClientLike } from './knex/client.js'
 import { availablePolicies } from './policies/registry.js'
 import { CallSite } from './transaction/call-site.js'
@@ -49,7 +50,23 @@ export interface ShardedDb {
    * ```
    */
   shard(name: string): Knex
-  /** Closes every shard's pool. */
+  /**
+   * Per-shard health for monitoring: `up` (in use), `down` (transactions that need it fail at
+   * once) or `probing` (down, a recovery probe in flight), since when, and the last failure (code
+   * and message, never credentials). State changes are also logged (`shardtx.shard_down` at warn,
+   * `shardtx.shard_up` at info) and published on the `shardtx:shard-health` diagnostics channel.
+   *
+   * @example
+   * ```ts
+   * app.get('/healthz', (_req, res) => {
+   *   const shards = db.health()
+   *   const down = Object.keys(shards).filter((s) => shards[s]!.state !== 'up')
+   *   res.status(down.length ? 503 : 200).json({ down, shards })
+   * })
+   * ```
+   */
+  health(): Record<string, ShardHealthInfo>
+  /** Closes every shard's pool and stops health probes. */
   destroy(): Promise<void>
 }
 
@@ -109,8 +126,13 @@ class ShardedDbImpl implements ShardedDb {
     return runTransaction(this.#runtime, fn, { ...resolved, origin, options: options as Readonly<Record<string, unknown>> })
   }
 
+  health(): Record<string, ShardHealthInfo> {
+    return this.#runtime.health.snapshot()
+  }
+
   async destroy(): Promise<void> {
     this.#destroyed = true
+    this.#runtime.health.close()
     await Promise.all([...this.#knexes.values()].map((k) => k.destroy()))
   }
 
@@ -146,10 +168,21 @@ function resolveTransactionOptions(options: unknown, config: ResolvedConfig) {
 }
 
 function createShardKnex(config: ResolvedConfig, connection: ConnectionSettings): Knex {
+  const logger = config.logger
   return knexFactory({
     client: 'mysql2',
     connection: { ...connection, connectTimeout: config.connectTimeoutMs, supportBigNumbers: true },
     pool: { min: config.pool.min, max: config.pool.max },
     acquireConnectionTimeout: config.acquireTimeoutMs,
+    // knex splices binding values (shard keys) into error messages unless told not to.
+    compileSqlOnError: config.warnings.logKeyValues,
+    // knex writes pool warnings (every failed connect to a down shard) to the console by default;
+    // they belong in the application's logger, at debug: shardtx logs the health transition itself.
+    log: {
+      warn: (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level: 'warn' }, String(message)),
+      error: (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level: 'error' }, String(message)),
+      deprecate: (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level: 'deprecate' }, String(message)),
+      debug: (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level: 'debug' }, String(message)),
+    },
   })
 }

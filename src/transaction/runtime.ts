@@ -1,4 +1,6 @@
 import type { ResolvedConfig } from '../config/resolve.js'
+import type { HealthRegistry } from '../health/health-registry.js'
+import { guardShardPools } from '../health/shard-health.js'
 import type { KnexClientLike } from '../knex/client.js'
 import { CrossShardReporter } from '../logging/cross-shard-reporter.js'
 import type { ShardtxLogger } from '../logging/logger.js'
@@ -19,6 +21,8 @@ export class Runtime {
   readonly logger: ShardtxLogger
   /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */
   readonly compileClient: KnexClientLike
+  /** Per-shard health: fast failure of down shards, probes that bring them back (see health/). */
+  readonly health: HealthRegistry
   readonly #pools: ReadonlyMap<string, KnexClientLike>
   readonly #reporter: CrossShardReporter
 
@@ -28,7 +32,10 @@ export class Runtime {
     this.shardMap = config.shardMap
     this.router = new StatementRouter(config.tables, config.shardMap)
     this.logger = config.logger
-    this.#pools = pools
+    // Every pool is handed out guarded: acquires and statements are bounded by the shard's health.
+    const guarded = guardShardPools(config, pools)
+    this.health = guarded.health
+    this.#pools = guarded.pools
     this.#reporter = new CrossShardReporter(config.logger, config.warnings.intervalMs)
   }
 

@@ -1,3 +1,5 @@
+import { closeConnection } from '../health/close-connection.js'
+import { shardGuardOf } from '../health/guarded-client.js'
 import type { KnexClientLike, RawConnection } from '../knex/client.js'
 
 /**
@@ -63,6 +65,8 @@ export class ShardSession {
   /** Rolls back and returns the connection; a connection that cannot roll back is discarded, which rolls it back server-side. */
   async rollback(): Promise<void> {
     if (this.#state !== 'open') return
+    // A connection a guard already closed (shard down, timeout) cannot answer; closing is the rollback.
+    if (this.#connection.__knex__disposed) return this.#discard(this.#connection.__knex__disposed)
     try {
       await this.#send('ROLLBACK')
       this.#state = 'rolled back'
@@ -78,17 +82,20 @@ export class ShardSession {
    */
   async #discard(reason: unknown): Promise<void> {
     this.#state = 'broken'
-    this.#connection.__knex__disposed = reason instanceof Error ? reason : new Error(String(reason))
     try {
-      this.#connection.destroy()
+      closeConnection(this.#connection, reason)
     } finally {
       await this.#pool.releaseConnection(this.#connection).catch(() => undefined)
     }
   }
 
+  /** BEGIN / COMMIT / ROLLBACK, bounded by the shard's guard like every statement (see health/shard-guard.ts). */
   #send(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#connection.query(sql, (err) => (err ? reject(err) : resolve()))
-    })
+    const send = () =>
+      new Promise<void>((resolve, reject) => {
+        this.#connection.query(sql, (err) => (err ? reject(err) : resolve()))
+      })
+    const guard = shardGuardOf(this.#pool)
+    return guard === undefined ? send() : guard.run(this.#connection, sql, send)
   }
 }

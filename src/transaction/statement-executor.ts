@@ -1,4 +1,4 @@
-import { ShardtxError, UnroutableQueryError, formatLocation, isRetryableError } from '../errors.js'
+import { ShardUnavailableError, ShardtxError, StatementTimeoutError, UnroutableQueryError, formatLocation, isRetryableError } from '../errors.js'
 import type { KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
@@ -26,6 +26,7 @@ async function execute(tx: TransactionState, builder: KnexBuilderInternals, call
   }
   tx.tables.add(routed.table)
   if (routed.shards.length === 0) return emptyResult(routed.method)
+  assertShardsUp(tx, routed.shards)
   if (routed.kind === 'read') return readAcross(tx, routed, builder)
 
   // Policy checks run before awaiting anything: a refusal then leaves nothing half-sent.
@@ -38,7 +39,7 @@ async function execute(tx: TransactionState, builder: KnexBuilderInternals, call
   // One shard after another in canonical order: a statement that locks rows on several shards
   // takes those locks in the same order every other transaction does.
   for (const [i, shard] of routed.shards.entries()) {
-    const session = await sessions[i]!
+    const session = await sessions[i]!.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
     results.push(await runOn(tx, shard, session.client, routed.perShard?.get(shard) ?? builder))
   }
   return results.length === 1 ? results[0] : mergeResults(routed.method, results)
@@ -66,9 +67,11 @@ export function executeOnShard(
   return tx.track(
     (async () => {
       assertUsable(tx)
+      assertShardsUp(tx, [shard])
       const existing = tx.sessionOn(shard)
       if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.runtime.poolOf(shard), builder)
-      const session = await (existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite }))
+      const joining = existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite })
+      const session = await joining.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
       return runOn(tx, shard, session.client, builder)
     })(),
   )
@@ -80,6 +83,22 @@ async function runOn(tx: TransactionState, shard: string, client: KnexClientLike
   } catch (err) {
     throw annotate(tx, shard, err)
   }
+}
+
+/**
+ * A statement that needs a shard marked down fails before anything is sent, to any of its shards:
+ * the transaction fails at once instead of waiting for a timeout (see health/).
+ */
+function assertShardsUp(tx: TransactionState, shards: readonly string[]): void {
+  for (const shard of shards) {
+    const down = tx.runtime.health.unavailable(shard)
+    if (down) throw doomIfParticipant(tx, shard, new ShardUnavailableError(shard, down.reason, { transactionId: tx.id }))
+  }
+}
+
+/** A shard failure on a shard the transaction participates in leaves its session closed: it cannot commit. */
+function doomIfParticipant(tx: TransactionState, shard: string, err: Error): Error {
+  return tx.isParticipant(shard) ? tx.doom(err) : err
 }
 
 function assertUsable(tx: TransactionState): void {
@@ -99,7 +118,15 @@ function assertUsable(tx: TransactionState): void {
  * the transaction: InnoDB has already rolled it back (1213) or the whole attempt will be retried.
  */
 function annotate(tx: TransactionState, shard: string, err: unknown): unknown {
+  // The guard (health/) does not know the transaction; the error it raised gets the id here.
+  if (err instanceof ShardUnavailableError && err.transactionId === undefined) {
+    return doomIfParticipant(tx, shard, new ShardUnavailableError(err.shard, err.reason, { cause: err.cause, transactionId: tx.id }))
+  }
+  if (err instanceof ShardUnavailableError || err instanceof StatementTimeoutError) return doomIfParticipant(tx, shard, err)
   if (err instanceof ShardtxError || err === null || typeof err !== 'object') return err
+  // mysql2 attaches the statement with its values spliced in; the message already names the
+  // statement with `?` placeholders (knex's compileSqlOnError is off unless logKeyValues is on).
+  if (!tx.runtime.config.warnings.logKeyValues && typeof (err as { sql?: unknown }).sql === 'string') delete (err as { sql?: unknown }).sql
   const e = err as Error & { shard?: string; transactionId?: string; origin?: string }
   if (e.shard === undefined) {
     e.shard = shard
