@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { ESLint, Linter } from 'eslint'
 import { findDefaultConfig, loadTablesFromFile, DEFAULT_CONFIG_NAMES, type LintTables } from '../eslint/config-loader.js'
 import plugin from '../eslint/index.js'
+import { prefilterParser } from './prefilter-parser.js'
 
 /** The one rule `shardtx lint` runs. */
 export const RULE_ID = 'shardtx/no-cross-shard-write'
@@ -90,13 +91,14 @@ export function loadConfig(cwd: string, config: string | undefined): { configFil
 
 /**
  * The flat config `shardtx lint` runs: the TypeScript parser for JS and TS files, and only this
- * rule (with inline tables, so the config file is read once). With `tables` undefined, the same
- * parsing with no rules: the benchmark's baseline.
+ * rule (with inline tables, so the config file is read once). Files that can't hold a finding
+ * skip parsing (see prefilter-parser.ts). With `tables` undefined: every file fully parsed and
+ * no rules, the benchmark's baseline.
  */
 export function lintConfig(parser: Linter.Parser, tables: LintTables | undefined): Linter.Config[] {
   const common: Linter.Config = {
     files: LINTED_FILES,
-    languageOptions: { parser, ecmaVersion: 'latest', sourceType: 'module' },
+    languageOptions: { parser: tables === undefined ? parser : prefilterParser(parser), ecmaVersion: 'latest', sourceType: 'module' },
     // Projects carry eslint-disable comments for rules this run doesn't load; don't warn about them.
     linterOptions: { reportUnusedDisableDirectives: 'off', reportUnusedInlineConfigs: 'off' },
   }

@@ -3,9 +3,11 @@
 // function that registers it on the program.
 import { registerLintCommand } from './lint-command.js'
 import { createProgram, runProgram } from './program.js'
+import { registerReportCommand } from './report-command.js'
 
 const program = createProgram()
 registerLintCommand(program)
+registerReportCommand(program)
 
 // No top-level await: tsup also builds this entry as CommonJS.
 runProgram(program, process.argv).catch((err: unknown) => {

@@ -7,6 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { runLint } from '../../src/cli/lint-runner.js'
 
 const run = promisify(execFile)
 const root = path.resolve(import.meta.dirname, '../..')
@@ -121,6 +122,29 @@ describe.concurrent('shardtx lint', () => {
       expect(found.code).toBe(1)
       expect(found.stdout).toMatch(/^app\.ts:7:11 /)
       expect(found.stdout).toContain('config shardtx.config.json')
+    } finally {
+      rmSync(dir, { recursive: true })
+    }
+  })
+})
+
+describe('runLint in-process (the path bench/lint.ts uses)', () => {
+  it('parses only files that can hold a finding: transactions or allow comments', { timeout: TIMEOUT }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shardtx-cli-'))
+    try {
+      writeFileSync(path.join(dir, 'shardtx.config.json'), readFileSync(path.join(root, CONFIG)))
+      writeFileSync(path.join(dir, 'transfer.ts'), readFileSync(path.join(root, 'examples/lint/cross-transfer.ts')))
+      writeFileSync(path.join(dir, 'allow.js'), 'const a = 1 // shardtx-allow-cross-shard\n')
+      // Not parsed, so its syntax error isn't reported: the lint only answers the cross-shard question.
+      writeFileSync(path.join(dir, 'unrelated.ts'), 'export const x = {{{ not code\n')
+      writeFileSync(path.join(dir, 'broken-tx.ts'), 'db.transaction(async (tx) => {\n')
+      const result = await runLint({ cwd: dir })
+      expect(result.filesChecked).toBe(4)
+      expect(result.findings.map((f) => [f.file, f.line, f.messageId ?? (f.fatal ? 'parse error' : '?')])).toEqual([
+        ['allow.js', 1, 'allowNeedsReason'],
+        ['broken-tx.ts', 2, 'parse error'],
+        ['transfer.ts', 7, 'sameTableKeys'],
+      ])
     } finally {
       rmSync(dir, { recursive: true })
     }

@@ -83,7 +83,7 @@ function participations(scope: TransactionScope, sourceCode: SourceCode, tables:
     return variable ? { kind: 'variable', variable } : { kind: 'global' }
   }
   const callerCtx: KeyContext = { resolve, text: (n) => sourceCode.getText(n) }
-  const isTx = (id: ESTree.Identifier): boolean => resolveVariable(sourceCode, id) === txVariable
+  const isTx = refersTo(sourceCode, txVariable)
   const parts: Participation[] = []
 
   for (const write of findWrites(callback.body, sourceCode, isTx, tables, callerCtx)) {
@@ -97,7 +97,7 @@ function participations(scope: TransactionScope, sourceCode: SourceCode, tables:
   for (const helper of findHelperCalls(callback.body, sourceCode, isTx)) {
     if (allows.allowsNode(helper.call)) continue
     const ctx = helperContext(helper, sourceCode, callerCtx)
-    const isHelperTx = (id: ESTree.Identifier): boolean => resolveVariable(sourceCode, id) === helper.txVariable
+    const isHelperTx = refersTo(sourceCode, helper.txVariable)
     const callLoops = enclosingLoops(helper.call, callback)
     for (const write of findWrites(helper.fn.body, sourceCode, isHelperTx, tables, ctx)) {
       if (allows.allowsNode(write.node)) continue
@@ -133,6 +133,11 @@ function helperContext(helper: HelperCall, sourceCode: SourceCode, callerCtx: Ke
       return definedIn(variable, helper.fn) ? { kind: 'variable', variable, instance } : { kind: 'variable', variable }
     },
   }
+}
+
+/** A predicate for "this identifier is that variable"; the name check skips most scope lookups. */
+function refersTo(sourceCode: SourceCode, variable: Scope.Variable): (id: ESTree.Identifier) => boolean {
+  return (id) => id.name === variable.name && resolveVariable(sourceCode, id) === variable
 }
 
 function definedIn(variable: Scope.Variable, node: ESTree.Node): boolean {
