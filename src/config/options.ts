@@ -1,4 +1,5 @@
 import type { ShardtxLogger } from '../logging/logger.js'
+import type { SplitFailure } from '../recovery/errors.js'
 
 /** A shard key value. Numbers must be safe integers; `hash` needs integers, `xxhash` and custom routers take any. */
 export type ShardKey = number | bigint | string
@@ -94,6 +95,8 @@ export interface ShardedDbOptions {
   retry?: RetryOptions
   /** Rate limiting and content of cross-shard warnings. */
   warnings?: WarningOptions
+  /** The `split` policy's intent log and recovery (see docs/split.md). */
+  split?: SplitOptions
   /**
    * Where structured events go: pino, console, or anything with warn/error/info/debug.
    * @default a logger that drops everything
@@ -139,6 +142,54 @@ export interface HealthOptions {
   probeIntervalMs?: number
 }
 
+/** The `split` policy: intent log, recovery, pruning (see docs/split.md). */
+export interface SplitOptions {
+  /**
+   * Run `db.recover()` when the ShardedDb is created (on the next tick, in the background), so
+   * plans of a process that crashed are finished when it restarts. Recovery reads the coordinator
+   * shard (the first in canonical order) and does nothing if no plan was ever stored.
+   * @default true
+   */
+  recoverOnStart?: boolean
+  /**
+   * Run recovery every this many ms (0 = never). Periodic passes only finish plans older than one
+   * interval (younger ones are most likely still being applied by their own process). The timer
+   * never keeps the process alive and stops at `db.destroy()`.
+   * @default 60000
+   */
+  recoveryIntervalMs?: number
+  /**
+   * Finished plans (applied or failed) and their applied markers are deleted by recovery passes
+   * this long after they finished. Also the window in which an `idempotencyKey` is remembered.
+   * @default 3600000 (1 hour)
+   */
+  retainFinishedMs?: number
+  /**
+   * Tries per part for transient errors (deadlock, lock wait timeout, lost connection) before the
+   * plan is left pending for recovery. Memory use does not depend on it.
+   * @default 3
+   */
+  partAttempts?: number
+  /**
+   * Largest plan (SQL and values of every write of one split transaction), in bytes. The plan is
+   * stored in one row before anything runs; keep this below the server's `max_allowed_packet`.
+   * @default 4194304 (4 MiB)
+   */
+  maxPlanBytes?: number
+  /**
+   * Run a plan's parts concurrently instead of one shard after another. Each part is still its own
+   * one-shard transaction, but the plan then holds locks on several shards at the same time.
+   * @default false
+   */
+  parallelParts?: boolean
+  /**
+   * Called once for a plan that fails for good, when no per-transaction `compensate` was given,
+   * and for failures found by `db.recover()` (which has no per-transaction hooks).
+   * @default none
+   */
+  compensate?: (failure: SplitFailure) => void | Promise<void>
+}
+
 /** Options of one `db.transaction()` call. */
 export interface TransactionOptions {
   /** Overrides the database-wide policy for this transaction. */
@@ -147,4 +198,19 @@ export interface TransactionOptions {
   reason?: string
   /** Overrides `retry.maxAttempts` for this transaction. */
   maxAttempts?: number
+  /**
+   * `split` only: makes the transaction safe to resubmit. A later transaction with the same key
+   * (within `split.retainFinishedMs`) applies nothing: it returns when the first one's plan is
+   * applied (finishing it if still pending) and throws its `SplitPlanFailedError` if it failed.
+   * Only a SHA-256 of the key is stored or compared; the key is never logged.
+   */
+  idempotencyKey?: string
+  /**
+   * `split` only: called once if the plan fails for good (e.g. a constraint violation in a later
+   * part), with the applied and unapplied parts, before `SplitPlanFailedError` is thrown.
+   * Overrides `split.compensate` for this transaction.
+   */
+  compensate?: (failure: SplitFailure) => void | Promise<void>
+  /** `split` only: overrides `split.parallelParts` for this transaction. */
+  parallelParts?: boolean
 }

@@ -1,4 +1,5 @@
 import { availablePolicies } from '../policies/registry.js'
+import { resolveSplitOptions, type ResolvedSplitOptions } from '../policies/split-options.js'
 import { validateLogger, type ShardtxLogger } from '../logging/logger.js'
 import { createShardMap, type ShardMap } from '../routing/shard-map.js'
 import { parseConnection, type ConnectionSettings } from './connection.js'
@@ -16,6 +17,8 @@ export interface ResolvedConfig {
   crossShard: CrossShardPolicyName
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number }
   warnings: { intervalMs: number; logKeyValues: boolean }
+  /** The `split` policy's intent log and recovery settings. */
+  split: ResolvedSplitOptions
   logger: ShardtxLogger
   pool: { min: number; max: number }
   connectTimeoutMs: number
@@ -30,6 +33,7 @@ const MAX_DURATION_MS = 2 ** 31 - 1
 const TOP_LEVEL_KEYS = [
   'shards', 'tables', 'router', 'crossShard', 'retry', 'warnings', 'logger', 'pool',
   'connectTimeoutMs', 'acquireTimeoutMs', 'statementTimeoutMs', 'health',
+  'split',
 ]
 
 /**
@@ -78,6 +82,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       intervalMs: expectInteger('warnings.intervalMs', warnings.intervalMs, 60_000, { min: 0, max: MAX_DURATION_MS }),
       logKeyValues: expectBoolean('warnings.logKeyValues', warnings.logKeyValues, false),
     },
+    split: resolveSplitOptions(options.split),
     logger: validateLogger(options.logger),
     pool: { min: expectInteger('pool.min', pool.min, 0, { min: 0, max: poolMax }), max: poolMax },
     // At least 10 ms: the bound is split in two halves (see health/), and no handshake is faster.
