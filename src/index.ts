@@ -4,6 +4,19 @@
  */
 export { createShardedDb, type ShardedDb } from './sharded-db.js'
 export type { ShardedTransaction, ShardHandle } from './transaction/tx-handle.js'
+export type { SplitOptions } from './config/options.js'
+export {
+  SplitPlanFailedError,
+  SplitPlanPendingError,
+  SplitWriteResultError,
+  SplitUnsupportedError,
+  type SplitFailure,
+  type SplitPartDescription,
+  type SplitPartStatement,
+} from './recovery/errors.js'
+export type { RecoveryReport, RecoverOptions } from './recovery/split-coordinator.js'
+export type { SplitPlanFailedEvent, SplitPlanPendingEvent, SplitRecoveryEvent, SplitRecoveryErrorEvent } from './recovery/events.js'
+export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './recovery/intent-log-schema.js'
 export type {
   ShardedDbOptions,
   TransactionOptions,

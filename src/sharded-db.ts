@@ -7,6 +7,9 @@ import { expectInteger, expectOneOf, expectPlainObject, expectKnownKeys } from '
 import type { ShardHealthInfo } from './health/health-events.js'
 import { clientOf, createCompileOnlyKnex, type KnexClientLike } from './knex/client.js'
 import { availablePolicies } from './policies/registry.js'
+import { SPLIT_TRANSACTION_OPTION_KEYS, validateSplitTransactionOptions } from './policies/split-options.js'
+import { RecoveryScheduler } from './recovery/recovery-scheduler.js'
+import { splitCoordinatorOf, type RecoverOptions, type RecoveryReport } from './recovery/split-coordinator.js'
 import { CallSite } from './transaction/call-site.js'
 import { runTransaction } from './transaction/run-transaction.js'
 import { Runtime } from './transaction/runtime.js'
@@ -41,6 +44,19 @@ export interface ShardedDb {
   shardOf(table: string, key: ShardKey): string
   /** Shard names in canonical order (keyrange order, or declaration order for custom routers). */
   readonly shardNames: readonly string[]
+  /**
+   * Finishes every accepted `split` plan whose parts are not all applied (each part exactly once,
+   * even if other processes recover at the same time), then prunes finished plans older than
+   * `split.retainFinishedMs`. Runs by itself at start (`split.recoverOnStart`) and every
+   * `split.recoveryIntervalMs`; call it after a crash to be sure. See docs/split.md.
+   *
+   * @example
+   * ```ts
+   * const db = createShardedDb({ ...config, split: { recoverOnStart: false } })
+   * const report = await db.recover() // { recovered: 2, failed: 0, stillPending: 0, pruned: 0, durationMs: 12 }
+   * ```
+   */
+  recover(options?: RecoverOptions): Promise<RecoveryReport>
   /**
    * The plain knex instance of one shard, for migrations, DDL and statements outside transactions.
    * Nothing sent through it is routed or checked.
@@ -90,6 +106,7 @@ class ShardedDbImpl implements ShardedDb {
   readonly #config: ResolvedConfig
   readonly #knexes: Map<string, Knex>
   readonly #runtime: Runtime
+  readonly #recovery: RecoveryScheduler
   #destroyed = false
 
   constructor(config: ResolvedConfig) {
@@ -97,6 +114,8 @@ class ShardedDbImpl implements ShardedDb {
     this.#knexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!)]))
     const pools = new Map<string, KnexClientLike>([...this.#knexes].map(([name, k]) => [name, clientOf(k)]))
     this.#runtime = new Runtime(config, pools, clientOf(createCompileOnlyKnex()))
+    this.#recovery = new RecoveryScheduler(() => splitCoordinatorOf(this.#runtime), config.split, config.logger)
+    this.#recovery.start()
   }
 
   get shardNames(): readonly string[] {
@@ -105,6 +124,19 @@ class ShardedDbImpl implements ShardedDb {
 
   shardOf(table: string, key: ShardKey): string {
     return this.#runtime.router.shardOf(table, key)
+  }
+
+  recover(options: RecoverOptions = {}): Promise<RecoveryReport> {
+    if (this.#destroyed) return Promise.reject(new Error('db.recover() called after db.destroy(); create a new ShardedDb.'))
+    let olderThanMs: number
+    try {
+      const opts = expectPlainObject('recover options', options)
+      expectKnownKeys('recover options', opts, ['olderThanMs'])
+      olderThanMs = expectInteger('olderThanMs', opts.olderThanMs, 0, { min: 0, max: 2 ** 31 - 1 })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return splitCoordinatorOf(this.#runtime).recover({ olderThanMs, trigger: 'call' })
   }
 
   shard(name: string): Knex {
@@ -132,6 +164,7 @@ class ShardedDbImpl implements ShardedDb {
 
   async destroy(): Promise<void> {
     this.#destroyed = true
+    await this.#recovery.stop() // a background recovery pass must not lose its pools mid-part
     this.#runtime.health.close()
     await Promise.all([...this.#knexes.values()].map((k) => k.destroy()))
   }
@@ -151,7 +184,7 @@ class ShardedDbImpl implements ShardedDb {
 }
 
 /** Keys `db.transaction(fn, options)` accepts; policy-specific ones are validated by their policy. */
-const TRANSACTION_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts']
+const TRANSACTION_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts', ...SPLIT_TRANSACTION_OPTION_KEYS]
 
 function resolveTransactionOptions(options: unknown, config: ResolvedConfig) {
   const opts = expectPlainObject('transaction options', options)
@@ -160,8 +193,10 @@ function resolveTransactionOptions(options: unknown, config: ResolvedConfig) {
   if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
     throw new TypeError(`Expected \`reason\` to be a non-empty string (a link explaining why this transaction may span shards), got ${typeof reason}`)
   }
+  const policy = expectOneOf('crossShard', opts.crossShard, availablePolicies(), config.crossShard)
+  validateSplitTransactionOptions(opts, policy)
   return {
-    policy: expectOneOf('crossShard', opts.crossShard, availablePolicies(), config.crossShard),
+    policy,
     reason: reason as string | undefined,
     maxAttempts: expectInteger('maxAttempts', opts.maxAttempts, config.retry.maxAttempts, { min: 1 }),
   }

@@ -1,11 +1,13 @@
 import type { CrossShardPolicyName } from '../config/options.js'
 import type { CrossShardPolicy } from './policy.js'
 import { rejectPolicy } from './reject.js'
+import { splitPolicy } from './split.js'
 import { warnPolicy } from './warn.js'
 
 const POLICIES: Partial<Record<CrossShardPolicyName, CrossShardPolicy>> = {
   reject: rejectPolicy,
   warn: warnPolicy,
+  split: splitPolicy,
 }
 
 /** Policy names this build implements, for option validation. */

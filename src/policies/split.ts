@@ -1,0 +1,111 @@
+import type { RoutedStatement } from '../routing/statement-router.js'
+import { formatLocation } from '../errors.js'
+import { SplitUnsupportedError, SplitWriteResultError } from '../recovery/errors.js'
+import { hashIdempotencyKey, newPlanId } from '../recovery/plan.js'
+import { splitCoordinatorOf } from '../recovery/split-coordinator.js'
+import type { TransactionState } from '../transaction/transaction-state.js'
+import type { CrossShardPolicy } from './policy.js'
+import { validateSplitTransactionOptions } from './split-options.js'
+import { SplitPlanBuilder } from './split-plan-builder.js'
+import { splitWriteResult } from './split-write-result.js'
+
+/** The plan each running split attempt is building; gone with the attempt. */
+const plans = new WeakMap<TransactionState, SplitPlanBuilder>()
+
+/**
+ * `split`: the incident team's fix, automated. The callback's writes are not sent; they are
+ * recorded, grouped by shard, and after the callback returns each shard's group runs as its own
+ * transaction, shards in canonical order. No transaction ever holds locks on two shards, so no
+ * distributed deadlock can form. Cross-shard atomicity is traded for durability: the plan is
+ * stored in an intent log before the first part runs, each part records itself as applied in
+ * its own transaction, and `db.recover()` finishes accepted plans exactly once after a crash.
+ *
+ * Reads run at once on committed data (they never see the callback's own pending writes);
+ * awaited writes resolve to a placeholder that throws if used (see split-write-result.ts);
+ * locking reads and writes through `tx.shard()` are refused. docs/split.md has the details.
+ *
+ * @example
+ * ```ts
+ * await db.transaction(async (tx) => {
+ *   await tx('accounts').where({ id: from }).decrement('balance', 10) // shard -80
+ *   await tx('accounts').where({ id: to }).increment('balance', 10)   // shard 80-
+ * }, { crossShard: 'split', idempotencyKey: `transfer-${transferId}` })
+ * ```
+ */
+export const splitPolicy: CrossShardPolicy = {
+  name: 'split',
+
+  executeWrite(tx, routed, builder, request) {
+    const what = `${describe(routed)} on \`${routed.table}\``
+    if (routed.kind === 'lock') {
+      throw tx.doom(
+        new SplitUnsupportedError(
+          `A locking read (${what} with forUpdate/forShare, at ${formatLocation(request.callSite?.location)}) cannot work under { crossShard: 'split' }: ` +
+            `the callback holds no transaction, so the lock would be released before the writes it protects run. ` +
+            `Use { crossShard: 'ordered' } to lock rows and write in one transaction, or drop the lock and make the writes conditional in their WHERE clause.`,
+        ),
+      )
+    }
+    const plan = planOf(tx)
+    try {
+      for (const shard of routed.shards) plan.record(shard, routed.perShard?.get(shard) ?? builder, what)
+    } catch (err) {
+      throw tx.doom(err as Error) // a write the plan lacks must not be committed without it
+    }
+    for (const shard of routed.shards) if (!tx.participants.includes(shard)) tx.participants.push(shard)
+    return Promise.resolve(
+      splitWriteResult(what, () => {
+        const err = new SplitWriteResultError(what, request.callSite?.location, !tx.closed)
+        if (!tx.closed) tx.doom(err)
+        return err
+      }),
+    )
+  },
+
+  /** Reached only by statements sent through `tx.shard(name)`: routed writes never join a shard under split. */
+  admit(tx, shard) {
+    throw tx.doom(
+      new SplitUnsupportedError(
+        `Under { crossShard: 'split' }, writes through tx.shard('${shard}') are not supported: unrouted statements ` +
+          `(raw SQL, builders that bypass routing) are not recorded in the plan. Write through tx('table') builders, ` +
+          `read with tx.shard(name, { readOnly: true }), or use { crossShard: 'ordered' }.`,
+      ),
+    )
+  },
+
+  async commit(tx) {
+    const plan = plans.get(tx)
+    if (plan === undefined || plan.isEmpty) return
+    const options = validateSplitTransactionOptions(tx.options, 'split')
+    const coordinator = splitCoordinatorOf(tx.runtime)
+    const parts = plan.parts((shards) => tx.runtime.canonicalOrder(shards))
+    if (parts.length === 1 && options.idempotencyKey === undefined) return coordinator.runSinglePart(parts[0]!, tx.id)
+    await coordinator.submit(
+      {
+        planId: newPlanId(),
+        parts,
+        parallel: options.parallelParts ?? coordinator.settings.parallelParts,
+        idempotencyKeyHash: options.idempotencyKey === undefined ? undefined : hashIdempotencyKey(options.idempotencyKey),
+        transactionId: tx.id,
+        origin: tx.origin === undefined ? undefined : formatLocation(tx.origin),
+      },
+      { compensate: options.compensate, origin: tx.origin },
+    )
+  },
+
+  finished(tx) {
+    plans.delete(tx)
+  },
+}
+
+function planOf(tx: TransactionState): SplitPlanBuilder {
+  let plan = plans.get(tx)
+  if (plan === undefined) plans.set(tx, (plan = new SplitPlanBuilder(tx.runtime.config.split.maxPlanBytes)))
+  return plan
+}
+
+function describe(routed: RoutedStatement): string {
+  if (routed.method === 'del') return 'a delete'
+  if (routed.kind === 'lock') return 'a locking select'
+  return `an ${routed.method}` // insert, update (increment/decrement compile to update), upsert
+}
