@@ -5,7 +5,9 @@
 //   npx tsx bench/lint.ts [--files 1000] [--rounds 3] [--keep]   (--keep leaves the files for inspection)
 //
 // Rounds alternate baseline and lint so that machine noise (other processes, CPU frequency)
-// lands on both; the median of each is reported.
+// lands on both; the median of each is reported. CPU seconds (user + system of this process) are
+// printed next to wall seconds: on a shared machine they show how much of the wall time was
+// waiting for a core.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -126,6 +128,11 @@ function generate(i: number): { text: string; findings: number } {
   return { text: `${lines.join('\n')}\n`, findings: spec.crossShard ? 1 : 0 }
 }
 
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since)
+  return (d.user + d.system) / 1e6
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)]!
@@ -143,6 +150,7 @@ async function main(): Promise<void> {
       lineCount += text.split('\n').length - 1
       writeFileSync(path.join(dir, `file${String(i).padStart(4, '0')}.ts`), text)
     }
+    console.log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`)
     console.log(`generated ${FILES} files, ${lineCount} lines (${(lineCount / FILES).toFixed(0)} per file), ${expected} expected findings, in ${dir}`)
 
     // Warm-up: module loading and JIT, so round 1 isn't charged for them.
@@ -150,15 +158,21 @@ async function main(): Promise<void> {
 
     const lintTimes: number[] = []
     const baseTimes: number[] = []
+    const lintCpu: number[] = []
+    const baseCpu: number[] = []
     for (let round = 1; round <= ROUNDS; round++) {
       let t0 = performance.now()
+      let c0 = process.cpuUsage()
       const baseline = await createEslint(dir, undefined)
       const baseResults = await baseline.lintFiles(['.'])
       baseTimes.push((performance.now() - t0) / 1000)
+      baseCpu.push(cpuSeconds(c0))
 
       t0 = performance.now()
+      c0 = process.cpuUsage()
       const result = await runLint({ cwd: dir, paths: ['.'] })
       lintTimes.push((performance.now() - t0) / 1000)
+      lintCpu.push(cpuSeconds(c0))
 
       if (result.filesChecked !== FILES || baseResults.length !== FILES) {
         throw new Error(`expected ${FILES} files, lint checked ${result.filesChecked}, baseline ${baseResults.length}`)
@@ -167,18 +181,20 @@ async function main(): Promise<void> {
         throw new Error(`expected ${expected} findings, got ${result.findings.length}: the bench would not measure the real analysis`)
       }
       console.log(
-        `round ${round}: baseline ${baseTimes.at(-1)!.toFixed(2)} s, shardtx lint ${lintTimes.at(-1)!.toFixed(2)} s, ${result.findings.length} findings`,
+        `round ${round}: baseline ${baseTimes.at(-1)!.toFixed(2)} s (cpu ${baseCpu.at(-1)!.toFixed(2)} s), ` +
+          `shardtx lint ${lintTimes.at(-1)!.toFixed(2)} s (cpu ${lintCpu.at(-1)!.toFixed(2)} s), ${result.findings.length} findings`,
       )
     }
 
     const lint = median(lintTimes)
     const base = median(baseTimes)
     console.log('')
-    console.log(`| run (median of ${ROUNDS}) | total s | files/s |`)
-    console.log('|---|---|---|')
-    console.log(`| ESLint, TS parser, no rules (baseline) | ${base.toFixed(2)} | ${(FILES / base).toFixed(0)} |`)
-    console.log(`| shardtx lint (runLint, CLI code path) | ${lint.toFixed(2)} | ${(FILES / lint).toFixed(0)} |`)
-    console.log(`ratio lint/baseline: ${(lint / base).toFixed(2)}x; target < 10 s for ${FILES} files: ${lint < 10 ? 'met' : 'NOT met'}`)
+    console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`)
+    console.log(`| run (median of ${ROUNDS}) | wall s | files/s | cpu s |`)
+    console.log('|---|---|---|---|')
+    console.log(`| ESLint, TS parser, no rules (baseline) | ${base.toFixed(2)} | ${(FILES / base).toFixed(0)} | ${median(baseCpu).toFixed(2)} |`)
+    console.log(`| shardtx lint (runLint, CLI code path) | ${lint.toFixed(2)} | ${(FILES / lint).toFixed(0)} | ${median(lintCpu).toFixed(2)} |`)
+    console.log(`ratio lint/baseline: ${(lint / base).toFixed(2)}x wall, ${(median(lintCpu) / median(baseCpu)).toFixed(2)}x cpu; target < 10 s for ${FILES} files: ${lint < 10 ? 'met' : 'NOT met'}`)
   } finally {
     if (!values.keep) rmSync(dir, { recursive: true, force: true })
   }
