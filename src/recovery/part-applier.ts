@@ -73,6 +73,7 @@ async function applyOnce(runner: PartRunner, target: PartTarget): Promise<'appli
       await sessionQuery(session, `INSERT INTO ${APPLIED_TABLE} (plan_id, part_no) VALUES (?, ?)`, [planId, target.partNo])
     } catch (err) {
       if (errnoOf(err) !== ER_DUP_ENTRY) throw err
+      splitPhase('part-skipped', detail)
       return 'already-applied'
     }
     splitPhase('in-part', detail)

@@ -10,9 +10,18 @@
  * - `during-commit`: COMMIT was written to the socket, its reply has not arrived;
  * - `between-parts`: a part committed and another part follows;
  * - `before-mark-applied`: every part is applied, the plan is not yet marked applied;
- * - `part-ended`: a part's transaction is over (committed or rolled back), its connection released.
+ * - `part-ended`: a part's transaction is over (committed or rolled back), its connection released;
+ * - `part-skipped`: the part's applied marker already existed: someone applied it, nothing was done.
  */
-export type SplitPhase = 'after-intent' | 'in-part' | 'before-commit' | 'during-commit' | 'between-parts' | 'before-mark-applied' | 'part-ended'
+export type SplitPhase =
+  | 'after-intent'
+  | 'in-part'
+  | 'before-commit'
+  | 'during-commit'
+  | 'between-parts'
+  | 'before-mark-applied'
+  | 'part-ended'
+  | 'part-skipped'
 
 export interface SplitPhaseDetail {
   /** Undefined for a single-shard split transaction, which needs no plan. */
