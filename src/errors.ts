@@ -90,6 +90,37 @@ export class CrossShardTransactionError extends ShardtxError implements Transact
 }
 
 /**
+ * Strict mode (`NODE_ENV=test`, `SHARDTX_STRICT=1` or `strict: true`) refused a per-transaction
+ * `{ crossShard: 'warn' }` override that gives no `reason`. Thrown before the callback runs, so
+ * nothing was sent. Outside strict mode the same call is allowed and only logged, the way GitLab's
+ * cross-database analyzer raises in development and test but logs in production.
+ *
+ * @example
+ * ```ts
+ * await db.transaction(fn, { crossShard: 'warn' })
+ * // strict mode: rejects with err.code === 'SHARDTX_REASON_REQUIRED'
+ * await db.transaction(fn, { crossShard: 'warn', reason: 'https://tracker.example/PAY-7' }) // fine
+ * ```
+ */
+export class ReasonRequiredError extends ShardtxError {
+  /** The `db.transaction()` call that gave no reason. */
+  readonly origin: CodeLocation | undefined
+
+  constructor(origin: CodeLocation | undefined) {
+    super(
+      'SHARDTX_REASON_REQUIRED',
+      `db.transaction() at ${formatLocation(origin)} overrides crossShard to 'warn' without a reason, ` +
+        `which strict mode (NODE_ENV=test or SHARDTX_STRICT=1) refuses: every transaction allowed to span shards ` +
+        `must say why, so the exception can be reviewed. Like GitLab's cross-database analyzer, shardtx raises ` +
+        `in development and test and only logs in production. Nothing was sent. ` +
+        `To fix: pass { crossShard: 'warn', reason: '<link to the ticket or doc explaining why>' }, ` +
+        `or keep the transaction's writes on one shard.`,
+    )
+    this.origin = origin
+  }
+}
+
+/**
  * A multi-shard commit failed after some shards had already committed. The committed shards keep
  * their changes; the uncommitted ones were rolled back. Repair is application-specific.
  */

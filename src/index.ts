@@ -28,6 +28,7 @@ export type {
   RetryOptions,
   WarningOptions,
   PoolOptions,
+  FootprintOptions,
 } from './config/options.js'
 export {
   ShardtxError,
@@ -36,6 +37,7 @@ export {
   UnroutableQueryError,
   DistributedDeadlockError,
   ShardUnavailableError,
+  ReasonRequiredError,
   isRetryableError,
   type CodeLocation,
   type TransactionFacts,
@@ -53,3 +55,4 @@ export {
 } from './health/health-events.js'
 export { CHANNELS, type CrossShardTransactionEvent, type TransactionRetryEvent, type PartialCommitEvent } from './logging/events.js'
 export { keyrangeNames } from './routing/keyrange-names.js'
+export type { FootprintRecord, FootprintTransactionRecord, FootprintDroppedRecord } from './logging/footprint-record.js'

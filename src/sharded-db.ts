@@ -3,9 +3,11 @@ import { inspect } from 'node:util'
 import type { ConnectionSettings } from './config/connection.js'
 import type { ShardKey, ShardedDbOptions, TransactionOptions } from './config/options.js'
 import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
+import { assertWarnOverrideHasReason } from './config/strict-mode.js'
 import { expectInteger, expectOneOf, expectPlainObject, expectKnownKeys } from './config/validators.js'
 import type { ShardHealthInfo } from './health/health-events.js'
 import { clientOf, createCompileOnlyKnex, type KnexClientLike } from './knex/client.js'
+import { startFootprintRecording, type FootprintRecording } from './logging/footprint-recorder.js'
 import { availablePolicies } from './policies/registry.js'
 import { SPLIT_TRANSACTION_OPTION_KEYS, validateSplitTransactionOptions } from './policies/split-options.js'
 import { RecoveryScheduler } from './recovery/recovery-scheduler.js'
@@ -106,11 +108,15 @@ class ShardedDbImpl implements ShardedDb {
   readonly #config: ResolvedConfig
   readonly #knexes: Map<string, Knex>
   readonly #runtime: Runtime
+  /** Shared with every ShardedDb of the process that records to the same file. */
+  readonly #footprint: FootprintRecording | undefined
   readonly #recovery: RecoveryScheduler
   #destroyed = false
 
   constructor(config: ResolvedConfig) {
     this.#config = config
+    // First, so an unwritable footprint file fails createShardedDb before any pool exists.
+    this.#footprint = config.footprint && startFootprintRecording(config.footprint.file, config.logger)
     this.#knexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!)]))
     const pools = new Map<string, KnexClientLike>([...this.#knexes].map(([name, k]) => [name, clientOf(k)]))
     this.#runtime = new Runtime(config, pools, clientOf(createCompileOnlyKnex()))
@@ -151,7 +157,7 @@ class ShardedDbImpl implements ShardedDb {
     if (typeof fn !== 'function') return Promise.reject(new TypeError(`Expected the first argument of db.transaction() to be a function (tx) => Promise, got ${typeof fn}`))
     let resolved
     try {
-      resolved = resolveTransactionOptions(options, this.#config)
+      resolved = resolveTransactionOptions(options, this.#config, origin)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -166,7 +172,11 @@ class ShardedDbImpl implements ShardedDb {
     this.#destroyed = true
     await this.#recovery.stop() // a background recovery pass must not lose its pools mid-part
     this.#runtime.health.close()
-    await Promise.all([...this.#knexes.values()].map((k) => k.destroy()))
+    try {
+      await Promise.all([...this.#knexes.values()].map((k) => k.destroy()))
+    } finally {
+      await this.#footprint?.release()
+    }
   }
 
   /** Never shows connection settings: passwords must not reach logs through `console.log(db)`. */
@@ -186,13 +196,14 @@ class ShardedDbImpl implements ShardedDb {
 /** Keys `db.transaction(fn, options)` accepts; policy-specific ones are validated by their policy. */
 const TRANSACTION_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts', ...SPLIT_TRANSACTION_OPTION_KEYS]
 
-function resolveTransactionOptions(options: unknown, config: ResolvedConfig) {
+function resolveTransactionOptions(options: unknown, config: ResolvedConfig, origin: CallSite) {
   const opts = expectPlainObject('transaction options', options)
   expectKnownKeys('transaction options', opts, TRANSACTION_OPTION_KEYS)
   const reason = opts.reason
   if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
     throw new TypeError(`Expected \`reason\` to be a non-empty string (a link explaining why this transaction may span shards), got ${typeof reason}`)
   }
+  assertWarnOverrideHasReason(opts, config.strict, origin)
   const policy = expectOneOf('crossShard', opts.crossShard, availablePolicies(), config.crossShard)
   validateSplitTransactionOptions(opts, policy)
   return {

@@ -69,6 +69,17 @@ export interface WarningOptions {
   logKeyValues?: boolean
 }
 
+/** Recording of multi-shard transactions for `shardtx report` (see docs/strict-mode.md). */
+export interface FootprintOptions {
+  /**
+   * JSON lines file that every multi-shard transaction of this process is appended to (one line
+   * each: origin, shards, tables, policy, outcome, reason; never key values). Opened when the
+   * ShardedDb is created, flushed by `db.destroy()`; several processes may share it.
+   * @default process.env.SHARDTX_FOOTPRINT_FILE, else no recording
+   */
+  file: string
+}
+
 export interface PoolOptions {
   /** @default 0 */
   min?: number
@@ -95,6 +106,14 @@ export interface ShardedDbOptions {
   retry?: RetryOptions
   /** Rate limiting and content of cross-shard warnings. */
   warnings?: WarningOptions
+  /**
+   * Strict mode, for test suites: a per-transaction `{ crossShard: 'warn' }` without a `reason`
+   * throws `ReasonRequiredError` instead of running. This option wins over the environment.
+   * @default true if `SHARDTX_STRICT` is `1`/`true`, false if it is `0`/`false`, else `NODE_ENV === 'test'`
+   */
+  strict?: boolean
+  /** Record every multi-shard transaction's footprint to a JSONL file. */
+  footprint?: FootprintOptions
   /** The `split` policy's intent log and recovery (see docs/split.md). */
   split?: SplitOptions
   /**

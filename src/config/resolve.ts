@@ -4,6 +4,7 @@ import { validateLogger, type ShardtxLogger } from '../logging/logger.js'
 import { createShardMap, type ShardMap } from '../routing/shard-map.js'
 import { parseConnection, type ConnectionSettings } from './connection.js'
 import type { CrossShardPolicyName, RouterFunction, ShardedDbOptions, TableConfig } from './options.js'
+import { resolveFootprint, resolveStrict } from './strict-mode.js'
 import { expectBoolean, expectInteger, expectKnownKeys, expectOneOf, expectPlainObject, fail } from './validators.js'
 
 /** Options after validation, with every default filled in. Built once, at `createShardedDb`. */
@@ -17,6 +18,10 @@ export interface ResolvedConfig {
   crossShard: CrossShardPolicyName
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number }
   warnings: { intervalMs: number; logKeyValues: boolean }
+  /** See config/strict-mode.ts for how the environment decides it. */
+  strict: boolean
+  /** Absolute path of the footprint file; undefined = no recording. */
+  footprint: { file: string } | undefined
   /** The `split` policy's intent log and recovery settings. */
   split: ResolvedSplitOptions
   logger: ShardtxLogger
@@ -33,6 +38,7 @@ const MAX_DURATION_MS = 2 ** 31 - 1
 const TOP_LEVEL_KEYS = [
   'shards', 'tables', 'router', 'crossShard', 'retry', 'warnings', 'logger', 'pool',
   'connectTimeoutMs', 'acquireTimeoutMs', 'statementTimeoutMs', 'health',
+  'strict', 'footprint',
   'split',
 ]
 
@@ -83,6 +89,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       logKeyValues: expectBoolean('warnings.logKeyValues', warnings.logKeyValues, false),
     },
     split: resolveSplitOptions(options.split),
+    strict: resolveStrict(options.strict),
+    footprint: resolveFootprint(options.footprint),
     logger: validateLogger(options.logger),
     pool: { min: expectInteger('pool.min', pool.min, 0, { min: 0, max: poolMax }), max: poolMax },
     // At least 10 ms: the bound is split in two halves (see health/), and no handshake is faster.

@@ -16,6 +16,9 @@ beforeEach(async () => {
   await f.shards.query('80-', `INSERT INTO accounts (id, balance) VALUES ${HIGH.map((id) => `(${id}, 100)`).join(',')}`)
 })
 
+/** Tests run in strict mode (NODE_ENV=test), where a per-transaction 'warn' override needs a reason. */
+const WARN_REASON = 'https://tracker.example/warn-policy-tests'
+
 /** A cross-shard transfer whose first write is on the higher shard, so canonical order differs from join order. */
 const transfer = (db: ShardedDb, options = {}) =>
   db.transaction(
@@ -23,7 +26,7 @@ const transfer = (db: ShardedDb, options = {}) =>
       await tx('accounts').where({ id: 4 }).decrement('balance', 10) // 80-
       await tx('accounts').where({ id: 1 }).increment('balance', 10) // -80
     },
-    { crossShard: 'warn', ...options },
+    { crossShard: 'warn', reason: WARN_REASON, ...options },
   )
 
 describe('warn policy', () => {
@@ -55,7 +58,7 @@ describe('warn policy', () => {
             // A real fault: the server drops the 80- connection, so its COMMIT fails after -80 committed.
             await admin.query(`KILL CONNECTION ${Number(row.id)}`)
           },
-          { crossShard: 'warn' },
+          { crossShard: 'warn', reason: WARN_REASON },
         )
         .catch((e) => e)
       expect(err).toBeInstanceOf(PartialCommitError)
@@ -83,7 +86,7 @@ describe('warn policy', () => {
             const [[row]] = await tx.shard('-80').raw('SELECT CONNECTION_ID() AS id')
             await admin.query(`KILL CONNECTION ${Number(row.id)}`)
           },
-          { crossShard: 'warn' },
+          { crossShard: 'warn', reason: WARN_REASON },
         )
         .catch((e) => e)
       expect(err).not.toBeInstanceOf(PartialCommitError)
