@@ -3,8 +3,6 @@ import { createMysql8LockWaitReader } from './lock-wait-reader-mysql8.js'
 import type { QueryRunner } from './query-runner.js'
 import type { LockWaitEdge, ServerFlavor } from './types.js'
 
-export { MAX_LOCK_WAIT_ROWS } from './lock-wait-rows.js'
-
 /**
  * Reads the connection-level lock waits of one shard's server. One `read()` is one statement;
  * the caller decides when to read (only while a shardtx statement has waited past the

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import knexFactory from 'knex'
 import mysql from 'mysql2/promise'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { findDeadlocks } from '../../src/deadlock/cycle-search.js'
@@ -7,7 +8,7 @@ import { createMariaDbLockWaitReader } from '../../src/deadlock/lock-wait-reader
 import {
   cleanStaleOwnerships, ensureLockWaitersTable, LOCK_WAITERS_TABLE, publishOwnership, readOwnerships, withdrawOwnership,
 } from '../../src/deadlock/ownership-registry.js'
-import { mysql2QueryRunner } from '../../src/deadlock/query-runner.js'
+import { knexQueryRunner, mysql2QueryRunner } from '../../src/deadlock/query-runner.js'
 import { detectServerFlavor } from '../../src/deadlock/server-flavor.js'
 import type { LockWaitEdge, TransactionOwnership } from '../../src/deadlock/types.js'
 import { buildWaitForGraph } from '../../src/deadlock/wait-for-graph.js'
@@ -89,6 +90,19 @@ async function balance(db: string, id: number): Promise<number> {
 describe('MariaDB lock-wait reader', () => {
   it('detects the server flavour', async () => {
     expect(await detectServerFlavor(mysql2QueryRunner(admin))).toBe('mariadb')
+  })
+
+  it('runs through knex.raw as well as mysql2', async () => {
+    const knex = knexFactory({ client: 'mysql2', connection: { uri: URL, database: DB1 } as never, // knex's types omit mysql2's `uri` pool: { min: 0, max: 1 } })
+    try {
+      const run = knexQueryRunner(knex)
+      expect(await detectServerFlavor(run)).toBe('mariadb')
+      expect(await run('SELECT ? + ? AS sum', [2, 3])).toEqual([{ sum: 5 }])
+      expect(Array.isArray(await createMariaDbLockWaitReader('db1', run).read())).toBe(true)
+      expect(await run('DO 1')).toEqual([]) // no rows: not a result header
+    } finally {
+      await knex.destroy()
+    }
   })
 
   it('reports a real lock wait with connection ids and the bare table name', async () => {
