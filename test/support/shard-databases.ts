@@ -39,7 +39,9 @@ export interface TestShards {
 }
 
 /** Databases this module creates; nothing else is ever dropped by the hygiene below. */
-const NAME_PATTERN = /^stx_([0-9a-z]+)_(\d+)_([0-9a-f]+)_(\d+)$/
+// Exactly our shape: 8 base-36 digits of Date.now() (true from 1973 to 2059) and 8 hex digits of
+// randomness, so other people's `stx_*` names (e.g. `stx_dl_...`) are never mistaken for ours.
+const NAME_PATTERN = /^stx_([0-9a-z]{8})_(\d+)_([0-9a-f]{8})_(\d+)$/
 
 /** Databases older than this are dropped even if their owner still seems alive (leaked lock connection). */
 const MAX_AGE_MS = 6 * 60 * 60 * 1000
