@@ -53,9 +53,18 @@ function parseUrl(option: string, raw: string): ConnectionSettings {
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
     port: url.port === '' ? 3306 : Number(url.port),
-    user: decodeURIComponent(url.username) || 'root',
-    password: decodeURIComponent(url.password),
-    database: requiredDatabase(option, decodeURIComponent(url.pathname.replace(/^\//, ''))),
+    user: decodeUrlPart(option, 'user', url.username) || 'root',
+    password: decodeUrlPart(option, 'password', url.password),
+    database: requiredDatabase(option, decodeUrlPart(option, 'database', url.pathname.replace(/^\//, ''))),
+  }
+}
+
+/** decodeURIComponent throws a bare URIError on a stray `%`; say which part, never echoing it (it may be a password). */
+function decodeUrlPart(option: string, part: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new TypeError(`Expected the ${part} in \`${option}\` to be percent-encoded (a literal % is %25, @ is %40), got an invalid % escape`)
   }
 }
 
@@ -72,7 +81,11 @@ function optionalString(option: string, value: unknown): string | undefined {
   return value
 }
 
-/** `mysql://app:secret@h/db` -> `mysql://app:***@h/db`. Used for anything that may reach a log or an error. */
+/**
+ * `mysql://app:secret@h/db` -> `mysql://app:***@h/db`. Used for anything that may reach a log or an error.
+ * Everything up to the *last* `@` is hidden: a password may contain `@` itself (URL parsers end
+ * the user info at the last one), and hiding a little too much is safe where too little is not.
+ */
 export function redactUrl(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@')
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1***@')
 }
