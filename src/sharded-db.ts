@@ -194,7 +194,10 @@ class ShardedDbImpl implements ShardedDb {
 }
 
 /** Keys `db.transaction(fn, options)` accepts; policy-specific ones are validated by their policy. */
-const TRANSACTION_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts', ...SPLIT_TRANSACTION_OPTION_KEYS]
+const TRANSACTION_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts', 'lock', 'maxLockRestarts', ...SPLIT_TRANSACTION_OPTION_KEYS]
+
+/** Options only the 'ordered' policy reads: given to another policy they would be silently ignored. */
+const ORDERED_OPTION_KEYS = ['lock', 'maxLockRestarts']
 
 function resolveTransactionOptions(options: unknown, config: ResolvedConfig, origin: CallSite) {
   const opts = expectPlainObject('transaction options', options)
@@ -205,6 +208,11 @@ function resolveTransactionOptions(options: unknown, config: ResolvedConfig, ori
   }
   assertWarnOverrideHasReason(opts, config.strict, origin)
   const policy = expectOneOf('crossShard', opts.crossShard, availablePolicies(), config.crossShard)
+  for (const key of ORDERED_OPTION_KEYS) {
+    if (opts[key] !== undefined && policy !== 'ordered') {
+      throw new TypeError(`\`${key}\` is an option of crossShard: 'ordered', but this transaction uses '${policy}'. Pass { crossShard: 'ordered', ${key}: ... }.`)
+    }
+  }
   validateSplitTransactionOptions(opts, policy)
   return {
     policy,

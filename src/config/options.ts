@@ -218,6 +218,22 @@ export interface TransactionOptions {
   /** Overrides `retry.maxAttempts` for this transaction. */
   maxAttempts?: number
   /**
+   * `ordered` only: rows to lock before the callback runs, by table and shard key value. They are
+   * locked exclusively, shard by shard in canonical order, keys sorted, so the callback runs with
+   * its cross-shard locks already held and never restarts for them. Name rows that exist; rows the
+   * callback inserts need no entry. Without `lock`, the lock set is learned (see `maxLockRestarts`).
+   * @example { crossShard: 'ordered', lock: { accounts: [from, to] } }
+   * @default undefined (learned)
+   */
+  lock?: Record<string, readonly ShardKey[]>
+  /**
+   * `ordered` only: how many times an attempt may restart because a statement reached for rows on a
+   * shard ranked below one it already held (each restart takes everything seen so far up front).
+   * Past it the transaction fails with `SHARDTX_LOCK_SET_UNSTABLE`. From 0 to 100.
+   * @default 3
+   */
+  maxLockRestarts?: number
+  /**
    * `split` only: makes the transaction safe to resubmit. A later transaction with the same key
    * (within `split.retainFinishedMs`) applies nothing: it returns when the first one's plan is
    * applied (finishing it if still pending) and throws its `SplitPlanFailedError` if it failed.

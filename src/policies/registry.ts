@@ -1,4 +1,5 @@
 import type { CrossShardPolicyName } from '../config/options.js'
+import { orderedPolicy } from './ordered.js'
 import type { CrossShardPolicy } from './policy.js'
 import { rejectPolicy } from './reject.js'
 import { splitPolicy } from './split.js'
@@ -8,6 +9,7 @@ const POLICIES: Partial<Record<CrossShardPolicyName, CrossShardPolicy>> = {
   reject: rejectPolicy,
   warn: warnPolicy,
   split: splitPolicy,
+  ordered: orderedPolicy,
 }
 
 /** Policy names this build implements, for option validation. */

@@ -1,0 +1,63 @@
+import { ShardtxError, formatLocation, type CodeLocation, type TransactionFacts } from '../errors.js'
+
+/** One restart of an `ordered` transaction: the statement that could not run in canonical order. */
+export interface LockRestart {
+  /** The attempt the statement belonged to: 1 for the first run of the callback. */
+  attempt: number
+  /** Table of the statement (`(raw SQL via tx.shard)` for unrouted statements). */
+  table: string
+  /** The shard it reached for. */
+  shard: string
+  /** The higher-ranked shard the transaction already held locks on. */
+  above: string
+  /** `rows`: rows on `shard` outside the lock set; `session`: no session on `shard` yet (inserts, raw SQL, pinned tables). */
+  cause: 'rows' | 'session'
+}
+
+/**
+ * An `ordered` transaction kept reaching, attempt after attempt, for rows it had not locked on a
+ * shard ranked below one it held, more often than `maxLockRestarts` allows. Nothing was
+ * committed. Its lock set does not settle (which rows it touches depends on what it reads, on
+ * time or on chance); declare the rows with the `lock` option.
+ *
+ * @example
+ * ```ts
+ * await db.transaction(fn, { crossShard: 'ordered' }).catch((err) => {
+ *   if (err.code === 'SHARDTX_LOCK_SET_UNSTABLE') console.error(err.restarts) // [{ table, shard, above, cause }, ...]
+ * })
+ * ```
+ */
+export class LockSetUnstableError extends ShardtxError implements TransactionFacts {
+  readonly transactionId: string
+  readonly shards: readonly string[]
+  readonly tables: readonly string[]
+  readonly origin: CodeLocation | undefined
+  /** What made each attempt restart, oldest first, and last the restart that was refused (at most the last 10). */
+  readonly restarts: readonly LockRestart[]
+
+  constructor(facts: TransactionFacts, restarts: readonly LockRestart[], maxLockRestarts: number) {
+    const tables = [...new Set(restarts.map((r) => r.table))]
+    super(
+      'SHARDTX_LOCK_SET_UNSTABLE',
+      `Transaction ${facts.transactionId} (opened at ${formatLocation(facts.origin)}) under crossShard: 'ordered' still reached ` +
+        `out of canonical shard order after ${maxLockRestarts} restart${maxLockRestarts === 1 ? '' : 's'} (maxLockRestarts): ` +
+        restarts.map(describeRestart).join('; ') +
+        `. Each restart locked what the previous attempt touched, up front and in order, yet the next attempt touched something else: ` +
+        `the rows this transaction locks change from attempt to attempt (they depend on what it reads, on time or on chance). ` +
+        `Nothing was committed. To fix: declare the rows up front, db.transaction(fn, { crossShard: 'ordered', ` +
+        `lock: { ${tables.filter((t) => !t.startsWith('(')).map((t) => `${t}: [/* keys */]`).join(', ') || 'table: [/* keys */]'} } }), ` +
+        `touch rows in canonical shard order (${facts.shards.join(', ') || 'see db.shardNames'}), or raise maxLockRestarts.`,
+    )
+    this.transactionId = facts.transactionId
+    this.shards = facts.shards
+    this.tables = facts.tables
+    this.origin = facts.origin
+    this.restarts = restarts
+  }
+}
+
+function describeRestart(r: LockRestart, index: number, all: readonly LockRestart[]): string {
+  const label = index === all.length - 1 ? `attempt ${r.attempt} (refused)` : `attempt ${r.attempt}`
+  const what = r.cause === 'rows' ? `rows of ${r.table} on shard ${r.shard}` : `a session on shard ${r.shard} (${r.table})`
+  return `${label}: ${what} while holding shard ${r.above}`
+}
