@@ -47,8 +47,26 @@ function parseUrl(option: string, raw: string): ConnectionSettings {
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
     throw new TypeError(`Expected \`${option}\` to use the mysql:// or mariadb:// scheme, got ${url.protocol}//...`)
   }
+  // A raw `?` or `#` inside a password also lands here (the rest of the URL then reads as
+  // parameters or a fragment), so the text after them is never echoed unless it is a plain name.
   if ([...url.searchParams.keys()].length > 0) {
-    throw new TypeError(`\`${option}\` has URL parameters (${[...url.searchParams.keys()].join(', ')}), which shardtx does not pass on; use the object form instead.`)
+    const keys = [...url.searchParams.keys()]
+    const shown = keys.every((k) => /^[\w.-]{1,40}$/.test(k)) ? ` (${keys.join(', ')})` : ''
+    throw new TypeError(
+      `\`${option}\` has URL parameters${shown}, which shardtx does not pass on; use the object form instead ` +
+        `(or, if a ? is part of the password, write it as %3F).`,
+    )
+  }
+  // `mysql://app:pa/ss@h/db` parses as host `app` with the database `ss@h/db`: a raw / in a
+  // password silently turns it into the database name (which server errors then quote).
+  if (url.pathname.includes('@')) {
+    throw new TypeError(
+      `\`${option}\` has an @ after the host, so part of it would be taken as the database name; if a / is part of the password, write it as %2F ` +
+        `(and an @ in a database name as %40).`,
+    )
+  }
+  if (url.hash !== '') {
+    throw new TypeError(`\`${option}\` has a # fragment, which a connection URL cannot have; if a # is part of the password, write it as %23.`)
   }
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',

@@ -55,21 +55,22 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (shardNames.length === 0) fail('shards', "an object with at least one shard, e.g. { '-80': url, '80-': url }", options.shards)
   const connections = new Map(shardNames.map((name) => [name, parseConnection(`shards.${name}`, shards[name])]))
 
-  const router = options.router ?? 'hash'
+  // Only `undefined` means "use the default": an explicit null is a mistake (a missing env var), not a choice.
+  const router = options.router === undefined ? 'hash' : options.router
   if (router !== 'hash' && router !== 'xxhash' && typeof router !== 'function') {
     fail('router', "'hash', 'xxhash', or a function (table, key) => shardName", router)
   }
   const shardMap = createShardMap(shardNames, router)
   const tables = resolveTables(options.tables, shardMap)
 
-  const retry = expectPlainObject('retry', options.retry ?? {})
+  const retry = expectPlainObject('retry', options.retry === undefined ? {} : options.retry)
   expectKnownKeys('retry', retry, ['maxAttempts', 'baseDelayMs', 'maxDelayMs'])
-  const warnings = expectPlainObject('warnings', options.warnings ?? {})
+  const warnings = expectPlainObject('warnings', options.warnings === undefined ? {} : options.warnings)
   expectKnownKeys('warnings', warnings, ['intervalMs', 'logKeyValues'])
-  const pool = expectPlainObject('pool', options.pool ?? {})
+  const pool = expectPlainObject('pool', options.pool === undefined ? {} : options.pool)
   expectKnownKeys('pool', pool, ['min', 'max'])
   const poolMax = expectInteger('pool.max', pool.max, 10, { min: 1, max: 1000 })
-  const health = expectPlainObject('health', options.health ?? {})
+  const health = expectPlainObject('health', options.health === undefined ? {} : options.health)
   expectKnownKeys('health', health, ['probeIntervalMs'])
 
   return {
