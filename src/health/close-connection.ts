@@ -15,10 +15,19 @@ import type { RawConnection } from '../knex/client.js'
  * ```
  */
 export function closeConnection(connection: RawConnection, reason: unknown): void {
+  closed.add(connection)
   connection.__knex__disposed ??= reason instanceof Error ? reason : new Error(String(reason))
   try {
     connection.destroy()
   } finally {
     ;(connection as { stream?: { destroy?: () => void } }).stream?.destroy?.()
   }
+}
+
+/** Connections closed here; weak, so it holds nothing alive and needs no bound. */
+const closed = new WeakSet<object>()
+
+/** True once {@link closeConnection} closed `connection`: nothing sent on it can be answered. */
+export function wasClosed(connection: RawConnection): boolean {
+  return closed.has(connection)
 }

@@ -1,4 +1,4 @@
-import { closeConnection } from '../health/close-connection.js'
+import { closeConnection, wasClosed } from '../health/close-connection.js'
 import { shardGuardOf } from '../health/guarded-client.js'
 import type { KnexClientLike, RawConnection } from '../knex/client.js'
 
@@ -65,8 +65,8 @@ export class ShardSession {
   /** Rolls back and returns the connection; a connection that cannot roll back is discarded, which rolls it back server-side. */
   async rollback(): Promise<void> {
     if (this.#state !== 'open') return
-    // A connection a guard already closed (shard down, timeout) cannot answer; closing is the rollback.
-    if (this.#connection.__knex__disposed) return this.#discard(this.#connection.__knex__disposed)
+    // A connection a guard already closed (shard down, timeout) cannot answer; closing was the rollback.
+    if (wasClosed(this.#connection)) return this.#discard(this.#connection.__knex__disposed)
     try {
       await this.#send('ROLLBACK')
       this.#state = 'rolled back'
