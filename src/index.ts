@@ -44,6 +44,8 @@ export {
 } from './errors.js'
 export type { ShardtxLogger } from './logging/logger.js'
 export type { HealthOptions } from './config/options.js'
+export type { DeadlockOptions } from './config/options.js'
+export type { DeadlockStats, DistributedDeadlockEvent, DeadlockMember, DeadlockWait } from './deadlock/detector-events.js'
 export { StatementTimeoutError } from './errors.js'
 export {
   SHARD_HEALTH_CHANNEL,

@@ -5,6 +5,7 @@ import type { ShardKey, ShardedDbOptions, TransactionOptions } from './config/op
 import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
 import { assertWarnOverrideHasReason } from './config/strict-mode.js'
 import { expectInteger, expectOneOf, expectPlainObject, expectKnownKeys } from './config/validators.js'
+import type { DeadlockStats } from './deadlock/detector-events.js'
 import type { ShardHealthInfo } from './health/health-events.js'
 import { clientOf, createCompileOnlyKnex, type KnexClientLike } from './knex/client.js'
 import { startFootprintRecording, type FootprintRecording } from './logging/footprint-recorder.js'
@@ -84,7 +85,23 @@ export interface ShardedDb {
    * ```
    */
   health(): Record<string, ShardHealthInfo>
-  /** Closes every shard's pool and stops health probes. */
+  /**
+   * Counters of the distributed deadlock detector since this ShardedDb was created: deadlocks
+   * found, victims rolled back here or killed for other processes, lock-view reads and their
+   * errors, graph truncations, servers where detection is off (no PROCESS privilege). Each
+   * deadlock broken is also logged at warn as `shardtx.distributed_deadlock`. See docs/deadlock.md.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => {
+   *   const s = db.deadlockStats()
+   *   metrics.gauge('shardtx.deadlocks', s.detections)
+   *   if (s.serversDisabled.length > 0) alert(`no deadlock detection on ${s.serversDisabled.join(', ')}`)
+   * }, 10_000)
+   * ```
+   */
+  deadlockStats(): DeadlockStats
+  /** Closes every shard's pool and stops health probes and the deadlock detector. */
   destroy(): Promise<void>
 }
 
@@ -168,11 +185,16 @@ class ShardedDbImpl implements ShardedDb {
     return this.#runtime.health.snapshot()
   }
 
+  deadlockStats(): DeadlockStats {
+    return this.#runtime.deadlock.stats()
+  }
+
   async destroy(): Promise<void> {
     this.#destroyed = true
     await this.#recovery.stop() // a background recovery pass must not lose its pools mid-part
     this.#runtime.health.close()
     try {
+      await this.#runtime.deadlock.stop() // its own connections; a round in flight is bounded
       await Promise.all([...this.#knexes.values()].map((k) => k.destroy()))
     } finally {
       await this.#footprint?.release()

@@ -150,6 +150,49 @@ export interface ShardedDbOptions {
   statementTimeoutMs?: number
   /** Background probing of shards that are down. */
   health?: HealthOptions
+  /** The distributed deadlock detector (see docs/deadlock.md). */
+  deadlock?: DeadlockOptions
+}
+
+/**
+ * The distributed deadlock detector: finds cycles of lock waits that span shards (which no single
+ * server can see) and rolls back the youngest transaction of each, which then fails with
+ * `DistributedDeadlockError` (retried when `retry.maxAttempts > 1`). See docs/deadlock.md.
+ *
+ * @example
+ * ```ts
+ * createShardedDb({ ...config, deadlock: { waitThresholdMs: 100 } })
+ * ```
+ */
+export interface DeadlockOptions {
+  /**
+   * Watch lock waits and break distributed deadlocks. Off, a cross-shard deadlock lasts until
+   * `innodb_lock_wait_timeout` (50 s by default) or `statementTimeoutMs`.
+   * @default true
+   */
+  enabled?: boolean
+  /**
+   * A statement that can wait on a row lock and is still running after this many ms wakes the
+   * detector. Nothing is read from any server before that, so while nothing waits the detector
+   * costs one timer per such statement.
+   * @default 200
+   */
+  waitThresholdMs?: number
+  /**
+   * While any statement waits past the threshold, detection runs again this often, in ms. At least
+   * 250: InnoDB refreshes its lock views only when they were last read 100 ms or more earlier, so
+   * faster reading would see nothing. Each server is read at most every 250 ms per process anyway.
+   * @default 250
+   */
+  pollIntervalMs?: number
+  /**
+   * A deadlock whose victim belongs to another process is left to that process's detector. If
+   * the same deadlock is still there after this many ms (and was seen on two separate reads),
+   * this process kills the victim's connections itself, which rolls it back on every shard.
+   * Killing another user's connection needs CONNECTION ADMIN or SUPER.
+   * @default 2000
+   */
+  killOtherProcessVictimsAfterMs?: number
 }
 
 export interface HealthOptions {

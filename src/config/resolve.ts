@@ -1,3 +1,4 @@
+import { resolveDeadlockOptions, type ResolvedDeadlockOptions } from '../deadlock/detector-options.js'
 import { availablePolicies } from '../policies/registry.js'
 import { resolveSplitOptions, type ResolvedSplitOptions } from '../policies/split-options.js'
 import { validateLogger, type ShardtxLogger } from '../logging/logger.js'
@@ -30,6 +31,8 @@ export interface ResolvedConfig {
   acquireTimeoutMs: number
   statementTimeoutMs: number
   health: { probeIntervalMs: number }
+  /** The distributed deadlock detector (deadlock/detector-options.ts). */
+  deadlock: ResolvedDeadlockOptions
 }
 
 /** Upper bound for any duration option: about 24 days, the largest delay `setTimeout` honours. */
@@ -40,6 +43,7 @@ const TOP_LEVEL_KEYS = [
   'connectTimeoutMs', 'acquireTimeoutMs', 'statementTimeoutMs', 'health',
   'strict', 'footprint',
   'split',
+  'deadlock',
 ]
 
 /**
@@ -99,6 +103,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     acquireTimeoutMs: expectInteger('acquireTimeoutMs', options.acquireTimeoutMs, 10_000, { min: 1, max: MAX_DURATION_MS }),
     statementTimeoutMs: expectInteger('statementTimeoutMs', options.statementTimeoutMs, 30_000, { min: 1, max: MAX_DURATION_MS }),
     health: { probeIntervalMs: expectInteger('health.probeIntervalMs', health.probeIntervalMs, 500, { min: 10, max: MAX_DURATION_MS }) },
+    deadlock: resolveDeadlockOptions(options.deadlock),
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config/resolve.js'
+import { createDeadlockDetector, type DeadlockDetector } from '../deadlock/detector-factory.js'
 import type { HealthRegistry } from '../health/health-registry.js'
 import { guardShardPools } from '../health/shard-health.js'
 import type { KnexClientLike } from '../knex/client.js'
@@ -23,6 +24,8 @@ export class Runtime {
   readonly compileClient: KnexClientLike
   /** Per-shard health: fast failure of down shards, probes that bring them back (see health/). */
   readonly health: HealthRegistry
+  /** The distributed deadlock detector of this ShardedDb (see deadlock/ and docs/deadlock.md). */
+  readonly deadlock: DeadlockDetector
   readonly #pools: ReadonlyMap<string, KnexClientLike>
   readonly #reporter: CrossShardReporter
 
@@ -37,6 +40,7 @@ export class Runtime {
     this.health = guarded.health
     this.#pools = guarded.pools
     this.#reporter = new CrossShardReporter(config.logger, config.warnings.intervalMs)
+    this.deadlock = createDeadlockDetector(config)
   }
 
   poolOf(shard: string): KnexClientLike {

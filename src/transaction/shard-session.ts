@@ -3,6 +3,17 @@ import { shardGuardOf } from '../health/guarded-client.js'
 import type { KnexClientLike, RawConnection } from '../knex/client.js'
 
 /**
+ * Told when a session starts and before its connection leaves it: the deadlock detector maps
+ * connection ids to transactions with it, and withdraws what it published about a connection
+ * before the pool can hand that connection (and its id) to another transaction.
+ */
+export interface SessionObserver {
+  opened(session: ShardSession): void
+  /** `true`, or a promise of whether the connection may be reused (false: it is closed instead). */
+  releasing(session: ShardSession): true | Promise<boolean>
+}
+
+/**
  * One transaction's connection on one shard: a pooled connection inside BEGIN ... COMMIT.
  *
  * shardtx owns this lifecycle instead of using `knex.transaction()` so it knows the connection id
@@ -21,12 +32,14 @@ export class ShardSession {
   readonly client: KnexClientLike
   readonly #pool: KnexClientLike
   readonly #connection: RawConnection
+  #observer: SessionObserver | undefined
   #state: 'open' | 'committed' | 'rolled back' | 'broken' = 'open'
 
-  private constructor(shard: string, pool: KnexClientLike, connection: RawConnection) {
+  private constructor(shard: string, pool: KnexClientLike, connection: RawConnection, observer: SessionObserver | undefined) {
     this.shard = shard
     this.#pool = pool
     this.#connection = connection
+    this.#observer = observer
     this.connectionId = connection.threadId
     const bound = Object.create(pool) as KnexClientLike
     bound.acquireConnection = () => Promise.resolve(connection)
@@ -35,16 +48,27 @@ export class ShardSession {
   }
 
   /** Takes a connection from the shard's pool and starts a transaction on it. */
-  static async open(shard: string, pool: KnexClientLike): Promise<ShardSession> {
+  static async open(shard: string, pool: KnexClientLike, observer?: SessionObserver): Promise<ShardSession> {
     const connection = (await pool.acquireConnection()) as RawConnection
-    const session = new ShardSession(shard, pool, connection)
+    const session = new ShardSession(shard, pool, connection, undefined)
     try {
       await session.#send('BEGIN')
     } catch (err) {
       await session.#discard(err)
       throw err
     }
+    session.#observer = observer
+    observer?.opened(session)
     return session
+  }
+
+  /**
+   * The deadlock detector is about to KILL this connection (its transaction is a victim): from now
+   * on it is closed, never returned to the pool, so the KILL cannot reach a connection that
+   * another transaction took meanwhile. Statements already running are left alone.
+   */
+  retire(reason: Error): void {
+    this.#connection.__knex__disposed ??= reason
   }
 
   get isOpen(): boolean {
@@ -55,7 +79,7 @@ export class ShardSession {
     try {
       await this.#send('COMMIT')
       this.#state = 'committed'
-      await this.#pool.releaseConnection(this.#connection)
+      await this.#release()
     } catch (err) {
       await this.#discard(err)
       throw err
@@ -70,7 +94,7 @@ export class ShardSession {
     try {
       await this.#send('ROLLBACK')
       this.#state = 'rolled back'
-      await this.#pool.releaseConnection(this.#connection)
+      await this.#release()
     } catch (err) {
       await this.#discard(err)
     }
@@ -85,8 +109,26 @@ export class ShardSession {
     try {
       closeConnection(this.#connection, reason)
     } finally {
+      const observed = this.#releasing()
+      if (observed !== true) await observed
       await this.#pool.releaseConnection(this.#connection).catch(() => undefined)
     }
+  }
+
+  /** Back to the pool once the observer is done with the connection; closed instead if it says so. */
+  async #release(): Promise<void> {
+    const observed = this.#releasing()
+    if (observed !== true && !(await observed)) {
+      closeConnection(this.#connection, new Error('shardtx: connection closed instead of reused (its deadlock-detector ownership row could not be withdrawn)'))
+    }
+    await this.#pool.releaseConnection(this.#connection)
+  }
+
+  /** Tells the observer once, whichever path ends the session. */
+  #releasing(): true | Promise<boolean> {
+    const observer = this.#observer
+    this.#observer = undefined
+    return observer === undefined ? true : observer.releasing(this)
   }
 
   /** BEGIN / COMMIT / ROLLBACK, bounded by the shard's guard like every statement (see health/shard-guard.ts). */

@@ -1,4 +1,4 @@
-import { ShardUnavailableError, ShardtxError, StatementTimeoutError, UnroutableQueryError, formatLocation, isRetryableError } from '../errors.js'
+import { DistributedDeadlockError, ShardUnavailableError, ShardtxError, StatementTimeoutError, UnroutableQueryError, formatLocation, isRetryableError } from '../errors.js'
 import type { KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
@@ -40,7 +40,7 @@ async function execute(tx: TransactionState, builder: KnexBuilderInternals, call
   // takes those locks in the same order every other transaction does.
   for (const [i, shard] of routed.shards.entries()) {
     const session = await sessions[i]!.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
-    results.push(await runOn(tx, shard, session.client, routed.perShard?.get(shard) ?? builder))
+    results.push(await runOn(tx, shard, session.client, routed.perShard?.get(shard) ?? builder, true))
   }
   return results.length === 1 ? results[0] : mergeResults(routed.method, results)
 }
@@ -72,16 +72,24 @@ export function executeOnShard(
       if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.runtime.poolOf(shard), builder)
       const joining = existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite })
       const session = await joining.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
-      return runOn(tx, shard, session.client, builder)
+      return runOn(tx, shard, session.client, builder, true)
     })(),
   )
 }
 
-async function runOn(tx: TransactionState, shard: string, client: KnexClientLike, builder: unknown): Promise<unknown> {
+/**
+ * `mayWait`: the statement runs on the transaction's session and can wait on a row lock (a write,
+ * a locking read, raw SQL). The deadlock detector arms a timer beside it (see deadlock/wait-watch.ts);
+ * the statement itself never waits for the detector.
+ */
+async function runOn(tx: TransactionState, shard: string, client: KnexClientLike, builder: unknown, mayWait = false): Promise<unknown> {
+  const watch = mayWait ? tx.runtime.deadlock.watch(tx, shard) : undefined
   try {
     return await client.runner(builder).run()
   } catch (err) {
     throw annotate(tx, shard, err)
+  } finally {
+    watch?.end()
   }
 }
 
@@ -118,6 +126,8 @@ function assertUsable(tx: TransactionState): void {
  * the transaction: InnoDB has already rolled it back (1213) or the whole attempt will be retried.
  */
 function annotate(tx: TransactionState, shard: string, err: unknown): unknown {
+  // A deadlock victim's statement fails because the detector killed it: the reason is the deadlock.
+  if (tx.doomed instanceof DistributedDeadlockError) return tx.doomed
   // The guard (health/) does not know the transaction; the error it raised gets the id here.
   if (err instanceof ShardUnavailableError && err.transactionId === undefined) {
     return doomIfParticipant(tx, shard, new ShardUnavailableError(err.shard, err.reason, { cause: err.cause, transactionId: tx.id }))
