@@ -1,16 +1,19 @@
 import type { RoutedStatement } from '../routing/statement-router.js'
 import { formatLocation } from '../errors.js'
-import { SplitUnsupportedError, SplitWriteResultError } from '../recovery/errors.js'
-import { hashIdempotencyKey, newPlanId } from '../recovery/plan.js'
-import { splitCoordinatorOf } from '../recovery/split-coordinator.js'
+import { SplitPlanFailedError, SplitPlanPendingError, SplitUnsupportedError, SplitWriteResultError } from '../recovery/errors.js'
+import { hashIdempotencyKey, newPlanId, type PlanPart } from '../recovery/plan.js'
+import { splitCoordinatorOf, type SplitCoordinator } from '../recovery/split-coordinator.js'
 import type { TransactionState } from '../transaction/transaction-state.js'
 import type { CrossShardPolicy } from './policy.js'
-import { validateSplitTransactionOptions } from './split-options.js'
+import { validateSplitTransactionOptions, type SplitTransactionOptions } from './split-options.js'
 import { SplitPlanBuilder } from './split-plan-builder.js'
+import { reportSplitTransaction } from './split-report.js'
 import { splitWriteResult } from './split-write-result.js'
 
 /** The plan each running split attempt is building; gone with the attempt. */
 const plans = new WeakMap<TransactionState, SplitPlanBuilder>()
+/** Attempts whose plan failed or stalled after some parts committed: reported as partial commits. */
+const partlyApplied = new WeakSet<TransactionState>()
 
 /**
  * `split`: the incident team's fix, automated. The callback's writes are not sent; they are
@@ -80,22 +83,30 @@ export const splitPolicy: CrossShardPolicy = {
     const coordinator = splitCoordinatorOf(tx.runtime)
     const parts = plan.parts((shards) => tx.runtime.canonicalOrder(shards))
     if (parts.length === 1 && options.idempotencyKey === undefined) return coordinator.runSinglePart(parts[0]!, tx.id)
-    await coordinator.submit(
-      {
-        planId: newPlanId(),
-        parts,
-        parallel: options.parallelParts ?? coordinator.settings.parallelParts,
-        idempotencyKeyHash: options.idempotencyKey === undefined ? undefined : hashIdempotencyKey(options.idempotencyKey),
-        transactionId: tx.id,
-        origin: tx.origin === undefined ? undefined : formatLocation(tx.origin),
-      },
-      { compensate: options.compensate, origin: tx.origin },
-    )
+    try {
+      await submit(tx, coordinator, parts, options)
+    } catch (err) {
+      if ((err instanceof SplitPlanFailedError || err instanceof SplitPlanPendingError) && err.appliedShards.length > 0) partlyApplied.add(tx)
+      throw err
+    }
   },
 
-  finished(tx) {
+  finished(tx, outcome, durationMs) {
     plans.delete(tx)
+    if (tx.participants.length > 1) reportSplitTransaction(tx, partlyApplied.has(tx) ? 'partial commit' : outcome, durationMs)
   },
+}
+
+function submit(tx: TransactionState, coordinator: SplitCoordinator, parts: PlanPart[], options: SplitTransactionOptions): Promise<void> {
+  const plan = {
+    planId: newPlanId(),
+    parts,
+    parallel: options.parallelParts ?? coordinator.settings.parallelParts,
+    idempotencyKeyHash: options.idempotencyKey === undefined ? undefined : hashIdempotencyKey(options.idempotencyKey),
+    transactionId: tx.id,
+    origin: tx.origin === undefined ? undefined : formatLocation(tx.origin),
+  }
+  return coordinator.submit(plan, { compensate: options.compensate, origin: tx.origin })
 }
 
 function planOf(tx: TransactionState): SplitPlanBuilder {

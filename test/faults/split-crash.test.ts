@@ -45,6 +45,7 @@ afterAll(async () => {
   await bank?.db.destroy()
   await t?.drop()
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true })
+  if (childCommand?.length === 1) fs.rmSync(childCommand[0]!, { force: true }) // the per-run bundle
 })
 
 /**

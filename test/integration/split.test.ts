@@ -2,6 +2,7 @@
  * The `split` policy on two real shards: one transaction per shard in canonical order, the intent
  * log written before any part, reads on committed data, and write results that refuse to be used.
  */
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { SplitUnsupportedError, SplitWriteResultError, createShardedDb, keyrangeNames, type ShardedDb, type ShardedDbOptions } from '../../src/index.js'
@@ -123,6 +124,28 @@ describe('split: one transaction per shard', () => {
     expect(phases).not.toContain('between-parts')
     const [plan] = await t.query('-80', 'SELECT status, parallel_parts FROM shardtx_split_plans')
     expect(plan).toEqual({ status: 'applied', parallel_parts: 1 })
+  })
+})
+
+describe('split: reporting', () => {
+  it('publishes every multi-shard split transaction on the cross-shard diagnostics channel, none for one shard', async () => {
+    const db = open()
+    const events: Record<string, unknown>[] = []
+    const listener = (e: unknown) => events.push(e as Record<string, unknown>)
+    diagnosticsChannel.subscribe('shardtx:cross-shard-transaction', listener)
+    try {
+      await db.transaction((tx) => transfer(tx, 'ch'))
+      await db.transaction((tx) => tx('accounts').where({ id: 1 }).increment('balance', 1))
+      await t.query('80-', "INSERT INTO ledger (transfer_id, account_id, amount) VALUES ('ch2', 4, 1)")
+      await db.transaction((tx) => transfer(tx, 'ch2')).catch(() => undefined) // part on 80- fails after -80 applied
+    } finally {
+      diagnosticsChannel.unsubscribe('shardtx:cross-shard-transaction', listener)
+    }
+    expect(events.map((e) => [e.policy, e.shards, e.outcome])).toEqual([
+      ['split', ['-80', '80-'], 'committed'],
+      ['split', ['-80', '80-'], 'partial commit'],
+    ])
+    expect(events[0]).toMatchObject({ tables: ['accounts', 'ledger'], origin: expect.stringMatching(/split\.test\.ts:\d+/) })
   })
 })
 
