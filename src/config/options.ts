@@ -204,7 +204,14 @@ export interface HealthOptions {
   probeIntervalMs?: number
 }
 
-/** The `split` policy: intent log, recovery, pruning (see docs/split.md). */
+/**
+ * The `split` policy: intent log, recovery, pruning (see docs/split.md).
+ *
+ * @example
+ * ```ts
+ * createShardedDb({ ...config, crossShard: 'split', split: { recoveryIntervalMs: 30_000, compensate: alertOps } })
+ * ```
+ */
 export interface SplitOptions {
   /**
    * Run `db.recover()` when the ShardedDb is created (on the next tick, in the background), so

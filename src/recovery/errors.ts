@@ -24,6 +24,13 @@ export interface SplitPartDescription {
 /**
  * What a compensation hook receives when a split plan fails for good: which parts are committed
  * (and stay committed), which are not, and why.
+ *
+ * @example
+ * ```ts
+ * const db = createShardedDb({ ...config, split: {
+ *   compensate: async (f: SplitFailure) => { await alertOps(f.planId, f.appliedShards, f.unappliedShards) },
+ * } })
+ * ```
  */
 export interface SplitFailure {
   planId: string
@@ -108,6 +115,16 @@ export class SplitPlanFailedError extends ShardtxError {
  * (a shard is unreachable, or kept failing with deadlock-class errors). The plan is durable:
  * `db.recover()` (run at start and periodically) applies the remaining parts exactly once.
  * Do not submit the transaction again unless it carries the same `idempotencyKey`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await db.transaction(fn, { crossShard: 'split' })
+ * } catch (err) {
+ *   if (err instanceof SplitPlanPendingError) return accepted(err.planId) // recovery finishes it; do not resubmit
+ *   throw err
+ * }
+ * ```
  */
 export class SplitPlanPendingError extends ShardtxError {
   readonly planId: string
@@ -150,7 +167,15 @@ export class SplitPlanPendingError extends ShardtxError {
  * The callback used the result of a write made under `split`. Writes under split are recorded
  * in a plan and run after the callback returns, so affected-row counts and insert ids do not
  * exist while it runs. Thrown inside the callback, it also rolls the transaction back: nothing
- * is applied.
+ * is applied. See docs/split.md, "Results of writes".
+ *
+ * @example
+ * ```ts
+ * await db.transaction(async (tx) => {
+ *   const n = await tx('accounts').where({ id }).decrement('balance', 10)
+ *   if (n > 0) await tx('audit').insert({ id })   // throws SplitWriteResultError: use crossShard 'ordered'
+ * }, { crossShard: 'split' })
+ * ```
  */
 export class SplitWriteResultError extends ShardtxError {
   constructor(what: string, location: CodeLocation | undefined, whileRunning: boolean) {
@@ -166,7 +191,16 @@ export class SplitWriteResultError extends ShardtxError {
   }
 }
 
-/** A statement `split` cannot put in a plan (a locking read, raw SQL through tx.shard(), an unstorable value, a plan over its size limit). */
+/**
+ * A statement `split` cannot put in a plan (a locking read, raw SQL through tx.shard(), an
+ * unstorable value, a plan over its size limit). The transaction is rolled back; nothing is applied.
+ *
+ * @example
+ * ```ts
+ * await db.transaction((tx) => tx('accounts').where({ id }).forUpdate().first(), { crossShard: 'split' })
+ * // rejects with SplitUnsupportedError (SHARDTX_SPLIT_UNSUPPORTED): locking reads need 'ordered'
+ * ```
+ */
 export class SplitUnsupportedError extends ShardtxError {
   constructor(message: string) {
     super('SHARDTX_SPLIT_UNSUPPORTED', message)

@@ -4,7 +4,14 @@
  * (which may quote a duplicate key) is added only with `warnings.logKeyValues: true`.
  */
 
-/** A split plan failed for good (error level). */
+/**
+ * A split plan failed for good (error level).
+ *
+ * @example
+ * ```ts
+ * const logger = { ...pino(), error: (obj, msg) => { if (obj.event === 'shardtx.split_plan_failed') page(obj.planId) } }
+ * ```
+ */
 export interface SplitPlanFailedEvent {
   event: 'shardtx.split_plan_failed'
   planId: string

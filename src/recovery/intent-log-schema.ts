@@ -12,6 +12,17 @@ export const PLANS_TABLE = 'shardtx_split_plans'
 export const APPLIED_TABLE = 'shardtx_split_applied'
 
 /**
+ * The plans table (migration SQL; safe to run more than once).
+ *
+ * @example
+ * ```ts
+ * import { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from 'shardtx'
+ * for (const name of db.shardNames) {
+ *   await db.shard(name).raw(CREATE_PLANS_TABLE)
+ *   await db.shard(name).raw(CREATE_APPLIED_TABLE)
+ * }
+ * ```
+ *
  * - `plan_id`: time-ordered (hex milliseconds + random), so new rows append to the primary key.
  * - `idempotency_key`: SHA-256 of the caller's key (never the key), unique: a resubmission finds
  *   the original plan instead of creating a second one. NULL for plans without a key.

@@ -116,21 +116,33 @@ export class IntentLog {
   }
 
   /**
-   * Up to `limit` pending plans with ids after `afterId`, at least `olderThanMs` old (server clock).
-   * An empty list when the plans table does not exist: nothing was ever accepted.
+   * Up to `limit` pending plans with ids in (`afterId`, `beforeId`), at least `olderThanMs` old
+   * (server clock), by id. Rows whose plan cannot be read (a format from a newer shardtx, a
+   * damaged row) come back in `unreadable` instead of failing the whole page. Empty when the
+   * plans table does not exist: nothing was ever accepted.
    */
-  async pending(opts: { afterId: string; olderThanMs: number; limit: number }): Promise<StoredPlan[]> {
+  async pending(opts: { afterId: string; beforeId: string; olderThanMs: number; limit: number }): Promise<{ plans: StoredPlan[]; unreadable: string[]; lastId: string | undefined }> {
+    let rows: PlanRow[]
     try {
-      const rows = await this.#coordinatorQuery<PlanRow[]>(
-        `SELECT ${PLAN_COLUMNS} FROM ${PLANS_TABLE} WHERE status = 'pending' AND plan_id > ? ` +
+      rows = await this.#coordinatorQuery<PlanRow[]>(
+        `SELECT ${PLAN_COLUMNS} FROM ${PLANS_TABLE} WHERE status = 'pending' AND plan_id > ? AND plan_id < ? ` +
           `AND created_at <= NOW(3) - INTERVAL ? MICROSECOND ORDER BY plan_id LIMIT ?`,
-        [opts.afterId, opts.olderThanMs * 1000, opts.limit],
+        [opts.afterId, opts.beforeId, opts.olderThanMs * 1000, opts.limit],
       )
-      return rows.map(toStored)
     } catch (err) {
-      if (errnoOf(err) === ER_NO_SUCH_TABLE) return []
+      if (errnoOf(err) === ER_NO_SUCH_TABLE) return { plans: [], unreadable: [], lastId: undefined }
       throw err
     }
+    const plans: StoredPlan[] = []
+    const unreadable: string[] = []
+    for (const row of rows) {
+      try {
+        plans.push(toStored(row))
+      } catch {
+        unreadable.push(row.plan_id)
+      }
+    }
+    return { plans, unreadable, lastId: rows.at(-1)?.plan_id }
   }
 
   /**

@@ -34,7 +34,14 @@ export interface RecoveryReport {
   durationMs: number
 }
 
-/** Options of `db.recover()`. */
+/**
+ * Options of `db.recover()`.
+ *
+ * @example
+ * ```ts
+ * await db.recover({ olderThanMs: 30_000 }) // leave plans younger than 30 s to their own process
+ * ```
+ */
 export interface RecoverOptions {
   /**
    * Only finish plans at least this old (by the coordinator's clock). Plans younger than this are
@@ -139,11 +146,20 @@ export class SplitCoordinator {
     // A shard that could not be reached in this pass is not tried again for every later plan:
     // with thousands of pending plans that would cost thousands of connect timeouts.
     const unreachable = new Set<string>()
+    // Only plans that existed when the pass began (ids are time-prefixed): under live traffic a
+    // pass that also chased new plans might never end.
+    const beforeId = (Date.now() + 1).toString(16).padStart(12, '0')
     let afterId = ''
     for (;;) {
-      const page = await this.log.pending({ afterId, olderThanMs: options.olderThanMs, limit: RECOVERY_PAGE })
-      for (const plan of page) {
-        afterId = plan.planId
+      const page = await this.log.pending({ afterId, beforeId, olderThanMs: options.olderThanMs, limit: RECOVERY_PAGE })
+      if (page.unreadable.length > 0) {
+        report.stillPending += page.unreadable.length
+        this.#runtime.logger.error(
+          { event: 'shardtx.split_plan_unreadable', planIds: page.unreadable },
+          `shardtx: split plans ${page.unreadable.join(', ')} cannot be read by this version of shardtx; they stay pending for a version that can`,
+        )
+      }
+      for (const plan of page.plans) {
         if (this.#inFlight.has(plan.planId) || plan.parts.some((p) => unreachable.has(p.shard))) {
           report.stillPending++
           continue
@@ -156,7 +172,8 @@ export class SplitCoordinator {
           if (outcome.unreachable !== undefined) unreachable.add(outcome.unreachable)
         }
       }
-      if (page.length < RECOVERY_PAGE) break
+      if (page.lastId === undefined || page.plans.length + page.unreadable.length < RECOVERY_PAGE) break
+      afterId = page.lastId
     }
     report.pruned = await this.log.prune({ retainMs: this.settings.retainFinishedMs, batchSize: PRUNE_BATCH, maxBatches: PRUNE_MAX_BATCHES })
     report.durationMs = Math.round(performance.now() - started)

@@ -230,6 +230,21 @@ describe('db.recover()', () => {
     expect((await db.recover()).recovered).toBe(1)
   })
 
+  it('a plan row it cannot read (a newer format) is reported and skipped; the others are still recovered', async () => {
+    const { entries, logger } = capturingLogger()
+    const db = open({ logger })
+    crashAt('after-intent')
+    await expect(transfer(db, 'ok', 1, 4, 1)).rejects.toBeInstanceOf(SimulatedCrash)
+    setSplitPhaseHookForTests(undefined)
+    await t.query(
+      '-80',
+      "INSERT INTO shardtx_split_plans (plan_id, status, part_count, plan, plan_digest) VALUES ('00000000000000000000000000000001', 'pending', 1, '{\"v\":99}', REPEAT('0', 64))",
+    )
+    expect(await db.recover()).toMatchObject({ recovered: 1, stillPending: 1 })
+    expect(entries.find((e) => e.obj.event === 'shardtx.split_plan_unreadable')?.obj.planIds).toEqual(['00000000000000000000000000000001'])
+    expect(await ledgerCount('ok')).toBe(2)
+  })
+
   it('validates its options', async () => {
     const db = open()
     await expect(db.recover({ olderThanMs: -1 })).rejects.toThrow(/`olderThanMs`/)
