@@ -14,7 +14,8 @@ const root = path.resolve(import.meta.dirname, '../..')
 const tsx = path.join(root, 'node_modules/.bin/tsx')
 const main = path.join(root, 'src/cli/main.ts')
 const CONFIG = 'examples/shardtx.config.json'
-const TIMEOUT = 60_000
+// Generous: each test spawns tsx + ESLint + the TypeScript parser, and the test machines are shared.
+const TIMEOUT = 180_000
 
 interface CliResult {
   code: number
@@ -22,7 +23,8 @@ interface CliResult {
   stderr: string
 }
 
-async function cli(args: string[], cwd = root, useNpx = true): Promise<CliResult> {
+/** Runs the bin; `useNpx` goes through `npx tsx` exactly as a user would, otherwise tsx directly (faster). */
+async function cli(args: string[], cwd = root, useNpx = false): Promise<CliResult> {
   const [cmd, argv] = useNpx ? ['npx', ['tsx', main, ...args]] : [tsx, [main, ...args]]
   try {
     const { stdout, stderr } = await run(cmd as string, argv as string[], { cwd, encoding: 'utf8' })
@@ -63,7 +65,7 @@ describe.concurrent('shardtx lint', () => {
     const expected = expectedFindings()
     // At least three cross-shard files, and clean files that must stay clean.
     expect(new Set(expected.map((e) => e.split(':')[0])).size).toBeGreaterThanOrEqual(3)
-    const result = await cli(['lint', 'examples/lint', '--config', CONFIG])
+    const result = await cli(['lint', 'examples/lint', '--config', CONFIG], root, true)
     expect(result.code).toBe(1)
     expect(reported(result.stdout)).toEqual(expected)
     expect(result.stdout).not.toMatch(/clean-/)
@@ -74,7 +76,7 @@ describe.concurrent('shardtx lint', () => {
   })
 
   it('gives the same examples/lint findings when run on the whole examples directory', { timeout: TIMEOUT }, async () => {
-    const result = await cli(['lint', 'examples', '--config', CONFIG])
+    const result = await cli(['lint', 'examples', '--config', CONFIG], root, true)
     expect(result.code).toBe(1)
     expect(reported(result.stdout)).toEqual(expectedFindings())
   })
@@ -90,7 +92,7 @@ describe.concurrent('shardtx lint', () => {
   })
 
   it('prints JSON with --format json', { timeout: TIMEOUT }, async () => {
-    const result = await cli(['lint', 'examples/lint/cross-loop.ts', '--config', CONFIG, '--format', 'json'], root, false)
+    const result = await cli(['lint', 'examples/lint/cross-loop.ts', '--config', CONFIG, '--format', 'json'])
     expect(result.code).toBe(1)
     const parsed = JSON.parse(result.stdout) as { problemCount: number; problems: Array<Record<string, unknown>> }
     expect(parsed.problemCount).toBe(1)
@@ -103,7 +105,7 @@ describe.concurrent('shardtx lint', () => {
     [['lint', 'no-such-dir', '--config', CONFIG], /No files matching 'no-such-dir'/],
     [['lint', '--format', 'xml', '--config', CONFIG], /Allowed choices are text, json/],
   ])('exits 2 on bad configuration or usage: %j', { timeout: TIMEOUT }, async (args, message) => {
-    const result = await cli(args, root, false)
+    const result = await cli(args)
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(message)
     expect(result.stdout).toBe('')
@@ -113,12 +115,12 @@ describe.concurrent('shardtx lint', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'shardtx-cli-'))
     try {
       writeFileSync(path.join(dir, 'app.ts'), readFileSync(path.join(root, 'examples/lint/cross-transfer.ts')))
-      const none = await cli(['lint'], dir, false)
+      const none = await cli(['lint'], dir)
       expect(none.code).toBe(2)
       expect(none.stderr).toMatch(/no shardtx config found in .* pass --config <path>/)
 
       writeFileSync(path.join(dir, 'shardtx.config.json'), readFileSync(path.join(root, CONFIG)))
-      const found = await cli(['lint'], dir, false)
+      const found = await cli(['lint'], dir)
       expect(found.code).toBe(1)
       expect(found.stdout).toMatch(/^app\.ts:7:11 /)
       expect(found.stdout).toContain('config shardtx.config.json')
