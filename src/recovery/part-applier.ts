@@ -15,6 +15,8 @@ export interface PartRunner {
   /** Tries per part for transient errors, in this call (recovery tries again later). */
   attempts: number
   backoff: { baseDelayMs: number; maxDelayMs: number }
+  /** `warnings.logKeyValues`: without it, driver errors lose the `sql` property mysql2 fills with the values spliced in. */
+  logKeyValues: boolean
 }
 
 export interface PartTarget {
@@ -56,6 +58,7 @@ export async function applyPart(runner: PartRunner, target: PartTarget): Promise
       await runner.log.ensureAppliedTable(part.shard)
       return await applyOnce(runner, target)
     } catch (err) {
+      if (!runner.logKeyValues) withoutValues(err)
       if (errnoOf(err) === ER_NO_SUCH_TABLE) runner.log.forgetTables(part.shard) // dropped under us: create again
       const kind = errnoOf(err) === ER_NO_SUCH_TABLE ? 'transient' : failureKind(err)
       if (kind === 'permanent' || attempt >= runner.attempts) throw new PartError(kind, target, err)
@@ -89,4 +92,13 @@ async function applyOnce(runner: PartRunner, target: PartTarget): Promise<'appli
     await session.rollback() // no-op after a commit; otherwise releases the row locks at once
     splitPhase('part-ended', detail)
   }
+}
+
+/**
+ * mysql2 attaches the failed statement with every value spliced in (`err.sql`); these errors end
+ * up as `cause` of split errors and in compensation hooks, which applications log. Same rule as
+ * the rest of shardtx: values only with `warnings.logKeyValues`.
+ */
+export function withoutValues(err: unknown): void {
+  if (err !== null && typeof err === 'object' && typeof (err as { sql?: unknown }).sql === 'string') delete (err as { sql?: unknown }).sql
 }

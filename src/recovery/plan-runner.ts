@@ -13,7 +13,6 @@ export type CompensationHook = (failure: SplitFailure) => void | Promise<void>
 
 export interface PlanRunContext extends PartRunner {
   logger: ShardtxLogger
-  logKeyValues: boolean
 }
 
 export interface RunnablePlan {

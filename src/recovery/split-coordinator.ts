@@ -10,6 +10,7 @@ import { errnoOf } from './failure-kind.js'
 import { IntentLog, type StoredPlan } from './intent-log.js'
 import { splitPhase } from './phase-hook.js'
 import { digestOf, serializeParts, type PlanPart, type SplitPlan } from './plan.js'
+import { withoutValues } from './part-applier.js'
 import { runPlan, type CompensationHook, type PlanRunContext } from './plan-runner.js'
 import { sessionQuery } from './sql.js'
 
@@ -121,6 +122,7 @@ export class SplitCoordinator {
       for (const s of part.statements) await sessionQuery(session, s.sql, decodeBindings(s.bindings))
       await session.commit()
     } catch (err) {
+      if (!this.#ctx.logKeyValues) withoutValues(err)
       if (err !== null && typeof err === 'object' && (err as { shard?: string }).shard === undefined) {
         Object.assign(err, { shard: part.shard, transactionId })
       }
