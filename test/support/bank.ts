@@ -77,11 +77,7 @@ export interface Transfer {
  */
 export function crossShardTransfers(bank: Bank, count: number, seed = 1): Transfer[] {
   const shards = [...bank.accountsByShard.keys()]
-  let state = seed
-  const rand = (n: number) => {
-    state = (state * 1103515245 + 12345) % 2 ** 31
-    return state % n
-  }
+  const rand = seededRandom(seed)
   const transfers: Transfer[] = []
   for (let i = 0; i < count; i++) {
     const a = rand(shards.length)
@@ -99,11 +95,7 @@ export function crossShardTransfers(bank: Bank, count: number, seed = 1): Transf
 /** Same-shard transfers (the single-shard baseline): both accounts on one shard. */
 export function sameShardTransfers(bank: Bank, count: number, seed = 1): Transfer[] {
   const shards = [...bank.accountsByShard.keys()]
-  let state = seed
-  const rand = (n: number) => {
-    state = (state * 1103515245 + 12345) % 2 ** 31
-    return state % n
-  }
+  const rand = seededRandom(seed)
   const transfers: Transfer[] = []
   for (let i = 0; i < count; i++) {
     const ids = bank.accountsByShard.get(shards[rand(shards.length)]!)!
@@ -172,6 +164,22 @@ export async function checkBank(bank: Bank): Promise<BankCheck> {
   }
   const accountsOutOfBalance = [...balances].filter(([id, bal]) => bal !== INITIAL_BALANCE + (ledgerByAccount.get(id) ?? 0)).map(([id]) => id)
   return { total, expectedTotal: INITIAL_BALANCE * bank.accounts.length, completeTransfers, brokenTransfers, accountsOutOfBalance }
+}
+
+/**
+ * A deterministic generator of integers in [0, n) (mulberry32). Integer arithmetic via Math.imul:
+ * a textbook LCG in plain JS numbers overflows 2^53 and degenerates to a handful of values.
+ */
+export function seededRandom(seed: number): (n: number) => number {
+  let a = seed >>> 0
+  return (n: number) => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    return Math.floor(x * n)
+  }
 }
 
 /**
