@@ -1,0 +1,113 @@
+/**
+ * Runs one row of bench/contention: a fresh set of shard databases and a fresh bank, the row's
+ * transfers through `workers` concurrent workers, and what the table reports.
+ */
+import { keyrangeNames } from '../src/index.js'
+import { setupBank } from '../test/support/bank.js'
+import { createTestShards } from '../test/support/shard-databases.js'
+import type { Workload } from './contention-workloads.js'
+import { LatencyRecorder } from './support/latency.js'
+
+export interface RowResult {
+  shards: number
+  workload: string
+  attempted: number
+  committed: number
+  failed: number
+  seconds: number
+  transfersPerSecond: number
+  /** Latency of each transfer that was started, committed or not (a stalled transfer counts its stall). */
+  p50Ms: number
+  p99Ms: number
+  /** Statements that ended in ER_LOCK_WAIT_TIMEOUT (1205): as final errors and as retried ones. */
+  lockWaitTimeouts: number
+  /** Whole-transaction retries after ER_LOCK_DEADLOCK (1213), plus deadlocks that ended a transfer. */
+  deadlockRetries: number
+  /** `ordered` restarts: callback runs beyond one per transfer that were not retries. */
+  restarts: number
+  /** A few distinct failure messages, for the reader to see what went wrong. */
+  failures: string[]
+}
+
+export interface RowOptions {
+  shardCount: number
+  transfers: number
+  workers: number
+  accountsPerShard: number
+  /** Overrides the row's own bound (for rows that stall); undefined keeps it. */
+  boundMs: number | undefined
+}
+
+export async function runRow(workload: Workload, options: RowOptions): Promise<RowResult> {
+  const shards = await createTestShards({ names: keyrangeNames(options.shardCount) })
+  const retries = new Map<string, number>()
+  const logger = {
+    error() {},
+    warn() {},
+    info() {},
+    debug(obj: object) {
+      const e = obj as { event?: string; errorCode?: string }
+      if (e.event === 'shardtx.transaction_retry') retries.set(String(e.errorCode), (retries.get(String(e.errorCode)) ?? 0) + 1)
+    },
+  }
+  // connectTimeoutMs is also the health-probe bound; under 64 workers on a shared 2-core machine
+  // a fresh probe connection can exceed the default 2 s and mark a live shard down.
+  const bank = await setupBank(shards, {
+    perShard: options.accountsPerShard,
+    options: { pool: { max: options.workers }, connectTimeoutMs: 20_000, logger },
+  })
+  let callbacks = 0
+  const runner = await workload.open({ bank, shards, poolMax: options.workers, countCallback: () => void callbacks++ })
+  const transfers = workload.transfers(bank, options.transfers)
+  const latency = new LatencyRecorder()
+  const boundMs = workload.boundMs === undefined ? undefined : (options.boundMs ?? workload.boundMs)
+  const errnos = new Map<number, number>()
+  const failures = new Map<string, number>()
+  let next = 0
+  let committed = 0
+  let failed = 0
+  const started = performance.now()
+  const deadline = boundMs === undefined ? Infinity : started + boundMs
+  const worker = async () => {
+    while (next < transfers.length && performance.now() < deadline) {
+      const t = transfers[next++]!
+      const start = performance.now()
+      try {
+        await runner.run(t)
+        committed++
+      } catch (err) {
+        failed++
+        const e = err as { errno?: number; code?: string; message?: string }
+        if (typeof e.errno === 'number') errnos.set(e.errno, (errnos.get(e.errno) ?? 0) + 1)
+        const key = `${e.code ?? 'error'}: ${String(e.message).slice(0, 120)}`
+        failures.set(key, (failures.get(key) ?? 0) + 1)
+      }
+      latency.record(performance.now() - start)
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: options.workers }, worker))
+  } finally {
+    await runner.close()
+    await bank.db.destroy()
+    await shards.drop()
+  }
+  const seconds = (performance.now() - started) / 1000
+  const attempted = committed + failed
+  const retried = [...retries.values()].reduce((a, n) => a + n, 0)
+  return {
+    shards: options.shardCount,
+    workload: workload.name,
+    attempted,
+    committed,
+    failed,
+    seconds,
+    transfersPerSecond: committed / seconds,
+    p50Ms: latency.percentile(50),
+    p99Ms: latency.percentile(99),
+    lockWaitTimeouts: (errnos.get(1205) ?? 0) + (retries.get('ER_LOCK_WAIT_TIMEOUT') ?? 0),
+    deadlockRetries: (errnos.get(1213) ?? 0) + (retries.get('ER_LOCK_DEADLOCK') ?? 0),
+    restarts: callbacks === 0 ? 0 : callbacks - attempted - retried,
+    failures: [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${n}x ${m}`),
+  }
+}

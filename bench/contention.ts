@@ -1,0 +1,100 @@
+/**
+ * bench/contention: cross-shard transfers under contention, naive vs `ordered`, against the
+ * single-shard baseline. Not a test: it prints a table (markdown) for bench/RESULTS-contention.md.
+ *
+ *   npx tsx bench/contention.ts [--shards 2,4,16] [--transfers 2000] [--workers 64]
+ *                               [--accounts-per-shard 150] [--bound-seconds 20] [--only ordered]
+ *
+ * Each row gets fresh shard databases and a fresh bank (test/support/bank.ts), runs its transfers
+ * with `--workers` concurrent workers and one pooled connection per worker per shard, and reports
+ * transfers/s, p50/p99 latency (hdr-histogram), lock-wait timeouts (1205), deadlock retries
+ * (1213) and `ordered` restarts. Rows that can stall (naive) stop starting transfers after
+ * `--bound-seconds`. Rows are listed in bench/contention-workloads.ts; add one there.
+ *
+ * The machine may be shared: absolute numbers are noisy, the ratios to the baseline are what count.
+ */
+import os from 'node:os'
+import { parseArgs } from 'node:util'
+import type mysql from 'mysql2/promise'
+import { adminConnection } from '../test/support/test-server.js'
+import { runRow, type RowResult } from './contention-run.js'
+import { BASELINE, NAIVE_LOCK_WAIT_SECONDS, WORKLOADS } from './contention-workloads.js'
+import { formatMs } from './support/latency.js'
+
+const { values } = parseArgs({
+  options: {
+    shards: { type: 'string', default: '2,4,16' },
+    transfers: { type: 'string', default: '2000' },
+    workers: { type: 'string', default: '64' },
+    // Not a power of two: bank.ts's generator degenerates for 16, 64, 256... accounts per shard
+    // (one account in almost every transfer); with 333 the busiest account is in about 1% of them.
+    'accounts-per-shard': { type: 'string', default: '333' },
+    'bound-seconds': { type: 'string', default: '20' },
+    only: { type: 'string' },
+  },
+})
+const shardCounts = values.shards.split(',').map(Number)
+const options = {
+  transfers: positive('transfers', values.transfers),
+  workers: positive('workers', values.workers),
+  accountsPerShard: positive('accounts-per-shard', values['accounts-per-shard']),
+  boundMs: positive('bound-seconds', values['bound-seconds']) * 1000,
+}
+const rows = WORKLOADS.filter((w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE)
+
+function positive(name: string, value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new TypeError(`Expected --${name} to be a positive integer, got ${JSON.stringify(value)}`)
+  return n
+}
+
+async function main(): Promise<void> {
+  const server = await serverFacts()
+  console.log(
+    `bench/contention: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${server}, ` +
+      `${options.workers} workers, ${options.transfers} transfers per row, ${options.accountsPerShard} accounts per shard, ` +
+      `naive rows bounded to ${options.boundMs / 1000} s with innodb_lock_wait_timeout = ${NAIVE_LOCK_WAIT_SECONDS} s\n`,
+  )
+  const results: RowResult[] = []
+  for (const shardCount of shardCounts) {
+    for (const workload of rows) {
+      const result = await runRow(workload, { shardCount, ...options })
+      results.push(result)
+      console.error(`  ${shardCount} shards, ${workload.name}: ${result.committed}/${result.attempted} in ${result.seconds.toFixed(1)} s`)
+      for (const failure of result.failures) console.error(`    ${failure}`)
+    }
+  }
+  console.log(table(results))
+  console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+}
+
+function table(results: RowResult[]): string {
+  const lines = [
+    '| shards | row | committed / started | transfers/s | vs single-shard | p50 | p99 | lock-wait timeouts | deadlock retries | restarts |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const r of results) {
+    const baseline = results.find((b) => b.shards === r.shards && b.workload === BASELINE)
+    const ratio = baseline && baseline.transfersPerSecond > 0 ? `${(r.transfersPerSecond / baseline.transfersPerSecond).toFixed(2)}x` : '-'
+    lines.push(
+      `| ${r.shards} | ${r.workload} | ${r.committed} / ${r.attempted} | ${r.transfersPerSecond.toFixed(0)} | ${ratio} | ` +
+        `${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} | ${r.lockWaitTimeouts} | ${r.deadlockRetries} | ${r.restarts} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+async function serverFacts(): Promise<string> {
+  const conn = await adminConnection()
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v, @@innodb_lock_wait_timeout AS t, @@innodb_flush_log_at_trx_commit AS f')
+    return `server ${rows[0]!.v} (innodb_lock_wait_timeout ${rows[0]!.t} s, flush_log_at_trx_commit ${rows[0]!.f})`
+  } finally {
+    await conn.end()
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
