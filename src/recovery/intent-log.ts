@@ -97,13 +97,13 @@ export class IntentLog {
     return rows[0] && toStored(rows[0])
   }
 
-  /** True if this call moved the plan from pending to applied. */
-  async markApplied(planId: string): Promise<boolean> {
+  /** Marks several finished plans applied in one statement (see AppliedMarks). */
+  async markAppliedMany(planIds: readonly string[]): Promise<number> {
     const r = await this.#coordinatorQuery<ResultHeader>(
-      `UPDATE ${PLANS_TABLE} SET status = 'applied', finished_at = NOW(3) WHERE plan_id = ? AND status = 'pending'`,
-      [planId],
+      `UPDATE ${PLANS_TABLE} SET status = 'applied', finished_at = NOW(3) WHERE plan_id IN (${placeholders(planIds.length)}) AND status = 'pending'`,
+      planIds,
     )
-    return r.affectedRows === 1
+    return r.affectedRows
   }
 
   /** True if this call moved the plan from pending to failed: only that caller runs the compensation hook. */

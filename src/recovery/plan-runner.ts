@@ -13,6 +13,8 @@ export type CompensationHook = (failure: SplitFailure) => void | Promise<void>
 
 export interface PlanRunContext extends PartRunner {
   logger: ShardtxLogger
+  /** Marks a plan applied, possibly later and batched with others (see AppliedMarks). */
+  markApplied(planId: string): void
 }
 
 export interface RunnablePlan {
@@ -29,7 +31,8 @@ export interface RunOptions {
 }
 
 /**
- * Applies every part of an accepted plan that is not applied yet, then marks the plan applied.
+ * Applies every part of an accepted plan that is not applied yet, then queues the plan to be
+ * marked applied.
  *
  * Parts run one after another in canonical shard order, each its own transaction, so the plan
  * never holds locks on two shards at once; with `parallel` they run concurrently (still one
@@ -63,12 +66,10 @@ export async function runPlan(ctx: PlanRunContext, plan: RunnablePlan, options: 
   if (failure !== undefined) return leavePending(ctx, plan, options, failure, applied)
 
   splitPhase('before-mark-applied', { planId: plan.planId, transactionId: plan.transactionId, recovering: options.recovering })
-  try {
-    await ctx.log.markApplied(plan.planId)
-  } catch {
-    // Every part is applied; only the bookkeeping is behind. Recovery finds the plan pending,
-    // sees every marker, and marks it applied. The caller's transaction did succeed.
-  }
+  // Every part is applied: the caller's transaction has succeeded. The plan's own status is
+  // bookkeeping, written in batches; if it never gets written, recovery sees every part's marker
+  // and marks the plan applied.
+  ctx.markApplied(plan.planId)
 }
 
 async function failPlan(ctx: PlanRunContext, plan: RunnablePlan, options: RunOptions, failure: PartError, applied: Set<number>): Promise<never> {

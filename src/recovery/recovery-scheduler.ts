@@ -7,8 +7,8 @@ import type { RecoveryTrigger, SplitCoordinator } from './split-coordinator.js'
 /**
  * Runs split recovery in the background for one ShardedDb: once at start (next tick, so creating
  * a ShardedDb stays synchronous and cheap) and every `split.recoveryIntervalMs`. Timers are
- * unref'd: they never keep a process alive. `stop()` (from `db.destroy()`) clears them and waits
- * for a pass in progress, so the pools are not closed under it.
+ * unref'd: they never keep a process alive. `stop()` (from `db.destroy()`) clears them, waits
+ * for a pass in progress and for the batched applied marks, so the pools are not closed under them.
  *
  * Background passes never throw: a failure (coordinator down) is logged and the next pass tries
  * again. At most one background pass is queued at a time, so a slow pass cannot pile up timers.
@@ -40,11 +40,13 @@ export class RecoveryScheduler {
     }
   }
 
+  /** Stops the timers, waits for a pass in progress, and writes the plans' applied marks still queued. */
   async stop(): Promise<void> {
     this.#stopped = true
     if (this.#startup !== undefined) clearImmediate(this.#startup)
     if (this.#interval !== undefined) clearInterval(this.#interval)
     await this.#background
+    await this.#coordinator().drain()
   }
 
   #runInBackground(trigger: RecoveryTrigger, olderThanMs: number): void {

@@ -7,6 +7,7 @@ import { decodeBindings } from './binding-codec.js'
 import { SplitPlanFailedError, SplitPlanPendingError } from './errors.js'
 import type { SplitRecoveryEvent } from './events.js'
 import { errnoOf } from './failure-kind.js'
+import { AppliedMarks } from './applied-marks.js'
 import { IntentLog, type StoredPlan } from './intent-log.js'
 import { splitPhase } from './phase-hook.js'
 import { digestOf, serializeParts, type PlanPart, type SplitPlan } from './plan.js'
@@ -75,12 +76,15 @@ export class SplitCoordinator {
   readonly #inFlight = new Set<string>()
   /** One recovery pass at a time per instance (start, interval and explicit calls queue up). */
   readonly #recovery = new Mutex()
+  readonly #marks: AppliedMarks
 
   constructor(runtime: Runtime, settings: ResolvedSplitOptions) {
     this.#runtime = runtime
     this.settings = settings
     this.log = new IntentLog((shard) => runtime.poolOf(shard), runtime.shardMap.order)
+    const marks = (this.#marks = new AppliedMarks(this.log))
     this.#ctx = {
+      markApplied: (planId) => marks.mark(planId),
       log: this.log,
       poolOf: (shard) => runtime.poolOf(shard),
       attempts: settings.partAttempts,
@@ -142,8 +146,15 @@ export class SplitCoordinator {
     return this.#recovery.runExclusive(() => this.#recoverPass(options))
   }
 
+  /** Writes the applied marks still queued; `db.destroy()` calls it before closing the pools. */
+  drain(): Promise<void> {
+    return this.#marks.drain()
+  }
+
   async #recoverPass(options: { olderThanMs: number; trigger: RecoveryTrigger }): Promise<RecoveryReport> {
     const started = performance.now()
+    // Plans this instance finished but has not marked yet would otherwise look pending.
+    await this.#marks.drain()
     const report: RecoveryReport = { recovered: 0, failed: 0, stillPending: 0, pruned: 0, durationMs: 0 }
     // A shard that could not be reached in this pass is not tried again for every later plan:
     // with thousands of pending plans that would cost thousands of connect timeouts.

@@ -229,6 +229,7 @@ describe('idempotency keys', () => {
     setSplitPhaseHookForTests(undefined)
     await transfer(db, 'pend', 6, { idempotencyKey: 'pend' })
     expect([await balanceOf(1), await balanceOf(4)]).toEqual([INITIAL_BALANCE - 6, INITIAL_BALANCE + 6])
+    expect(await db.recover()).toMatchObject({ recovered: 0, stillPending: 0 }) // also writes the batched applied mark
     expect((await t.query('-80', 'SELECT status FROM shardtx_split_plans')).map((r) => r.status)).toEqual(['applied'])
   })
 

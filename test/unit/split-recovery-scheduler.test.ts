@@ -7,7 +7,7 @@ const report = { recovered: 0, failed: 0, stillPending: 0, pruned: 0, durationMs
 
 function fakeCoordinator(impl: () => Promise<typeof report> = async () => report) {
   const calls: { olderThanMs: number; trigger: string }[] = []
-  const coordinator = { recover: vi.fn(async (o: { olderThanMs: number; trigger: string }) => (calls.push(o), impl())) }
+  const coordinator = { recover: vi.fn(async (o: { olderThanMs: number; trigger: string }) => (calls.push(o), impl())), drain: vi.fn(async () => undefined) }
   return { calls, get: () => coordinator as unknown as SplitCoordinator }
 }
 
