@@ -125,6 +125,11 @@ export const WORKLOADS: readonly Workload[] = [
     open: throughShardtx(() => ({ crossShard: 'ordered' })),
   },
   {
+    name: 'split',
+    transfers: crossShardTransfers,
+    open: throughShardtx(() => ({ crossShard: 'split' })),
+  },
+  {
     name: 'single-shard baseline',
     transfers: sameShardTransfers,
     open: throughShardtx(() => ({})),
