@@ -4,7 +4,7 @@ import type { QueryRunner } from './query-runner.js'
 import { attachServerReader, type ServerReaderHandle, type TimedLockWaits } from './shared-server-reader.js'
 
 /** Connections per server for the detector: reads, ownership rows and KILLs are short and few. */
-const DETECTOR_POOL_SIZE = 4
+const DETECTOR_POOL_SIZE = 8
 /** Requests queued for a detector connection at most; beyond that a request fails at once (bounded). */
 const DETECTOR_QUEUE_LIMIT = 1_000
 /** Longest a detector statement may take, connection included; a hung server fails it, the detector carries on. */

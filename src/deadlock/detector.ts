@@ -200,15 +200,33 @@ export class DeadlockDetector {
   /** One detection round. Awaits only the network; every decision is taken in one synchronous step. */
   async #round(): Promise<void> {
     this.#counts.rounds++
-    const crossProcess = this.#tableReady()
-    const publishing = this.#publish(this.registry.longWaiting(), crossProcess)
     const servers = this.#serversConcerned()
     const reads = await Promise.all(servers.map((server) => this.#read(server)))
-    // Ownerships after the edges: a connection seen waiting was owned by a live transaction when
-    // read, and its owner withdraws before releasing it, so the rows read now are at least as new.
-    const remote = (await crossProcess) ? await this.#readRemoteOwnerships() : []
+    // The cross-process part costs two statements on the coordinator per round and two per
+    // waiting transaction; it is needed only when one of our transactions waits for, or is waited
+    // on by, a connection this process does not know (another process's transaction, or any
+    // other client). Waits among our own transactions are fully known here.
+    let remote: TransactionOwnership[] = []
+    let publishing: Promise<void> | undefined
+    let cleanup: Promise<void> | undefined
+    if (this.#touchesStrangers(reads)) {
+      const crossProcess = this.#tableReady()
+      publishing = this.#publish(this.registry.longWaiting(), crossProcess)
+      // Ownerships after the edges: a connection seen waiting was owned by a live transaction when
+      // read, and its owner withdraws before releasing it, so the rows read now are at least as new.
+      if (await crossProcess) remote = await this.#readRemoteOwnerships()
+      cleanup = this.#cleanup(crossProcess)
+    } else {
+      this.#remoteServers = new Set()
+    }
     const actions = this.#decide(reads, remote)
-    await Promise.all([publishing, ...actions, this.#cleanup(crossProcess)])
+    await Promise.all([publishing, ...actions, cleanup])
+  }
+
+  /** True when an edge joins a connection of ours to one this process does not know. */
+  #touchesStrangers(reads: readonly { server: string; edges: readonly LockWaitEdge[] }[]): boolean {
+    return reads.some(({ server, edges }) =>
+      edges.some((e) => (this.registry.ownerOf(server, e.waitingConnectionId) === undefined) !== (this.registry.ownerOf(server, e.blockingConnectionId) === undefined)))
   }
 
   #serversConcerned(): string[] {
@@ -366,7 +384,7 @@ export class DeadlockDetector {
       } else if (this.#remote.observe(cycle, performance.now(), this.#setup.options.killOtherProcessVictimsAfterMs, seen)) {
         this.#report(cycle, 'killed for another process')
         this.#counts.victimsKilledForOtherProcesses++
-        actions.push(this.#kill(cycle.victim.connections.map((c) => ({ server: this.#setup.servers.serverOf(c.shard), connectionId: c.connectionId }))))
+        actions.push(this.#kill(cycle.victim.connections.map((c) => ({ server: this.#setup.servers.serverOf(c.shard), connectionId: c.connectionId, busy: true }))))
       }
     }
     this.#remote.endRound(seen)
@@ -390,11 +408,14 @@ export class DeadlockDetector {
    * back and frees its locks: `KILL QUERY` alone would leave it open, holding them (REFERENCE.md).
    */
   async #kill(targets: ConnectionOnServer[]): Promise<void> {
-    await Promise.all(targets.map(async ({ server, connectionId }) => {
+    await Promise.all(targets.map(async ({ server, connectionId, busy }) => {
       try {
-        await this.#setup.servers.run(server, killQuerySql(connectionId)).catch((err: unknown) => {
-          if ((err as { errno?: unknown }).errno !== ER_NO_SUCH_THREAD) throw err
-        })
+        // An idle connection has no statement to interrupt; killing it reaches nobody's statement.
+        if (busy) {
+          await this.#setup.servers.run(server, killQuerySql(connectionId)).catch((err: unknown) => {
+            if ((err as { errno?: unknown }).errno !== ER_NO_SUCH_THREAD) throw err
+          })
+        }
         await this.#setup.servers.run(server, killConnectionSql(connectionId))
       } catch (err) {
         if ((err as { errno?: unknown }).errno === ER_NO_SUCH_THREAD) return

@@ -7,6 +7,8 @@ import type { TrackedTransaction } from './transaction-registry.js'
 export interface ConnectionOnServer {
   server: string
   connectionId: number
+  /** A statement may be running on it: end that first (`KILL QUERY`), see the detector's `#kill`. */
+  busy: boolean
 }
 
 /**
@@ -32,7 +34,8 @@ export function doomLocalVictim(victim: TrackedTransaction, cycle: DeadlockCycle
   const kills: ConnectionOnServer[] = []
   for (const tracked of victim.sessions.values()) {
     tracked.session.retire(error)
-    kills.push({ server: tracked.server, connectionId: tracked.session.connectionId })
+    const busy = [...victim.waits].some((w) => w.shard === tracked.session.shard)
+    kills.push({ server: tracked.server, connectionId: tracked.session.connectionId, busy })
   }
   return kills
 }
