@@ -1,6 +1,6 @@
 import type { CrossShardPolicyName } from '../config/options.js'
-import { ShardtxError, formatLocation, isRetryableError } from '../errors.js'
-import type { TransactionRetryEvent } from '../logging/events.js'
+import { PartialCommitError, formatLocation, isRetryableError } from '../errors.js'
+import type { PartialCommitEvent, TransactionRetryEvent } from '../logging/events.js'
 import { policyNamed } from '../policies/registry.js'
 import { RestartAttempt, type TransactionOutcome } from '../policies/policy.js'
 import { backoffDelay, sleep } from './backoff.js'
@@ -69,12 +69,28 @@ async function runAttempt<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => P
     outcome = 'committed'
     return result
   } catch (err) {
-    if ((err as ShardtxError | undefined)?.code === 'SHARDTX_PARTIAL_COMMIT') outcome = 'partial commit'
-    else await tx.rollbackAll()
+    if (err instanceof PartialCommitError) {
+      outcome = 'partial commit'
+      logPartialCommit(runtime, err)
+    } else await tx.rollbackAll()
     // A callback that swallowed the policy's refusal still gets it: nothing was committed.
     throw tx.doomed ?? err
   } finally {
     tx.close()
     tx.policy.finished(tx, outcome, performance.now() - started)
   }
+}
+
+/** The one outcome an operator must act on: data is now inconsistent across shards. */
+function logPartialCommit(runtime: Runtime, err: PartialCommitError): void {
+  const event: PartialCommitEvent = {
+    event: 'shardtx.partial_commit',
+    transactionId: err.transactionId,
+    committedShards: [...err.committedShards],
+    uncommittedShards: [...err.uncommittedShards],
+    failedShard: err.failedShard,
+    tables: [...err.tables],
+    origin: formatLocation(err.origin),
+  }
+  runtime.logger.error(event, `shardtx: ${err.message}`)
 }

@@ -46,7 +46,8 @@ describe('warn policy', () => {
   })
 
   it('raises PartialCommitError naming committed and uncommitted shards when a later COMMIT fails', async () => {
-    const db = f.open({ retry: { maxAttempts: 1 } })
+    const { entries, logger } = capturingLogger()
+    const db = f.open({ retry: { maxAttempts: 1 }, logger })
     const admin = await adminConnection()
     try {
       const err = await db
@@ -67,6 +68,13 @@ describe('warn policy', () => {
       expect(err.uncommittedShards).toEqual(['80-'])
       expect(err.failedShard).toBe('80-')
       expect(err.message).toMatch(/warn-policy\.test\.ts:\d+/)
+      expect(entries.find((e) => e.level === 'error')?.obj).toMatchObject({
+        event: 'shardtx.partial_commit',
+        transactionId: err.transactionId,
+        committedShards: ['-80'],
+        uncommittedShards: ['80-'],
+        failedShard: '80-',
+      })
       expect((await f.rows('-80', 'accounts')).find((r) => Number(r.id) === 1)).toMatchObject({ balance: 110 })
       expect((await f.rows('80-', 'accounts')).find((r) => Number(r.id) === 4)).toMatchObject({ balance: 100 })
     } finally {
