@@ -80,7 +80,7 @@ export interface DeadlockStats {
   graphTruncations: number
   /** Sessions not tracked because the registry was full. */
   registryOverflow: number
-  /** Servers on which detection is off because the user lacks the PROCESS privilege (1227). */
+  /** Servers (`host:port` or socket path) on which detection is off because the user lacks the PROCESS privilege (1227). */
   serversDisabled: string[]
   /** Statements currently waiting past the threshold. */
   waitingNow: number

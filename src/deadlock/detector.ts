@@ -155,7 +155,7 @@ export class DeadlockDetector {
       enabled: this.#setup.options.enabled,
       ...this.#counts,
       registryOverflow: this.registry.overflow,
-      serversDisabled: [...this.#disabled.keys()].sort(),
+      serversDisabled: [...this.#disabled.keys()].map(label).sort(),
       waitingNow: this.registry.longWaitCount,
     }
   }
