@@ -10,8 +10,8 @@ import { executeOnShard } from '../transaction/statement-executor.js'
  * MariaDB's per-statement variable override (10.1+). With a lock wait timeout of 0 (allowed since
  * 10.3), a statement that would wait for a lock fails at once with 1205 instead; the attempt then
  * rolls back and is retried like a deadlock. Measured on 10.11: the error arrives immediately.
- * MySQL has no equivalent for this variable (SET_VAR does not cover InnoDB variables), so there
- * the statement is sent as is (docs/ordered.md, limits).
+ * MySQL has no equivalent for this variable (its SET_VAR hint does not accept InnoDB variables;
+ * Percona Server's extension does), so there the statement is sent as is (docs/ordered.md, limits).
  */
 const NO_WAIT_PREFIX = 'SET STATEMENT innodb_lock_wait_timeout=0 FOR '
 
@@ -19,6 +19,12 @@ const NO_WAIT_PREFIX = 'SET STATEMENT innodb_lock_wait_timeout=0 FOR '
  * Runs one routed locking/writing statement on its shards, one after another in canonical order,
  * like the transaction core does, except that shards whose mode is `no-wait` get a statement that
  * fails rather than wait. `afterShard` runs after each shard's part succeeded.
+ *
+ * @example
+ * ```ts
+ * // from the policy's executeWrite hook, with the modes decideStatement chose
+ * await runRoutedStatement(tx, routed, builder, request, ['no-wait'], (shard) => held.addKeys(shard, table, keys))
+ * ```
  */
 export async function runRoutedStatement(
   tx: TransactionState,

@@ -22,6 +22,12 @@ export interface LockRestartEvent extends LockRestart {
  * `shardtx:cross-shard-transaction` diagnostics channel (policy `ordered`) for metrics; the
  * logger gets at most one line per origin per `warnings.intervalMs` so a busy service (or the
  * 20,000-transfer test) does not flood a debug log either.
+ *
+ * @example
+ * ```ts
+ * // the policy's finished hook
+ * if (tx.participants.length > 1) reportOrderedTransaction(tx, 'committed', 12.5)
+ * ```
  */
 export function reportOrderedTransaction(tx: TransactionState, outcome: TransactionOutcome, durationMs: number): void {
   const facts = tx.facts()
@@ -49,7 +55,14 @@ export function reportOrderedTransaction(tx: TransactionState, outcome: Transact
   )
 }
 
-/** A restart is normal for learned lock sets (once per new shape of transaction); debug level, rate-limited per origin. */
+/**
+ * A restart is normal for learned lock sets (once per new shape of transaction); debug level, rate-limited per origin.
+ *
+ * @example
+ * ```ts
+ * reportLockRestart(tx, { attempt: 1, table: 'accounts', shard: '-80', above: '80-', cause: 'rows' }, 3)
+ * ```
+ */
 export function reportLockRestart(tx: TransactionState, restart: LockRestart, maxLockRestarts: number): void {
   const origin = formatLocation(tx.origin)
   const decision = limiterOf(tx.runtime, 'restart').decide(origin)

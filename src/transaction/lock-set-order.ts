@@ -92,13 +92,26 @@ export function decideStatement(position: LockPosition, statement: OrderedStatem
  * For a statement that is not routed (`tx.shard(name).raw(...)`) and would open a session on
  * `shard`: joining a shard below the top breaks the order, so the attempt restarts with that
  * shard's session opened up front. Returns the shard it would have to be above, or undefined.
+ *
+ * @example
+ * ```ts
+ * joinOutOfOrder({ ...position, participants: ['80-'] }, '-80') // '80-': restart
+ * joinOutOfOrder({ ...position, participants: ['-80'] }, '80-') // undefined: in order
+ * ```
  */
 export function joinOutOfOrder(position: LockPosition, shard: string): string | undefined {
   const top = topShard(position)
   return top !== undefined && position.rank(shard) < position.rank(top) ? top : undefined
 }
 
-/** The participant ranked highest in canonical order, or undefined when there is none. */
+/**
+ * The participant ranked highest in canonical order, or undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * topShard({ participants: ['80-', '-80'], rank: (s) => ['-80', '80-'].indexOf(s) }) // '80-'
+ * ```
+ */
 export function topShard(position: Pick<LockPosition, 'participants' | 'rank'>): string | undefined {
   let top: string | undefined
   for (const shard of position.participants) if (top === undefined || position.rank(shard) > position.rank(top)) top = shard

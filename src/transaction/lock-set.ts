@@ -99,6 +99,11 @@ export class LockSet {
  * A deterministic order for keys of one table. The database decides the order in which rows are
  * actually locked (the lock statement says ORDER BY the key column); sorting here only keeps the
  * SQL stable, so equal lock sets produce equal statements.
+ *
+ * @example
+ * ```ts
+ * [10, '9', 2n, 'a'].sort(compareKeys) // [2n, 10, '9', 'a']
+ * ```
  */
 export function compareKeys(a: ShardKey, b: ShardKey): number {
   const aNum = typeof a !== 'string'
