@@ -93,7 +93,8 @@ export class DetectorServers implements ServerAccess {
     this.#readers.clear()
     const pools = [...this.#pools.values()]
     this.#pools.clear()
-    await Promise.all(pools.map((p) => p.end().catch(() => undefined)))
+    // end() waits for statements still queued on a connection; a hung server must not hang destroy().
+    await Promise.all(pools.map((p) => withDeadline(p.end(), DETECTOR_STATEMENT_TIMEOUT_MS, 'closing the detector connections').catch(() => undefined)))
   }
 
   #pool(server: string): mysql.Pool {
