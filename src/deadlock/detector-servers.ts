@@ -44,6 +44,13 @@ export interface ServerAccess {
  * Why not the shards' own pools: in a deadlock every pooled connection may be held by a blocked
  * transaction (64 workers, pool.max 10), and a detector waiting for one of them would wait for
  * the deadlock it is meant to break.
+ *
+ * @example
+ * ```ts
+ * const servers = new DetectorServers(['-80', '80-'], config.connections, 2_000)
+ * const { edges } = await servers.readLockWaits(servers.serverOf('-80'))
+ * await servers.close()
+ * ```
  */
 export class DetectorServers implements ServerAccess {
   readonly #serverOfShard = new Map<string, string>()
@@ -141,7 +148,14 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
   })
 }
 
-/** A runner bound to one server, in the building blocks' shape. */
+/**
+ * A runner bound to one server, in the building blocks' shape.
+ *
+ * @example
+ * ```ts
+ * await publishOwnership(runnerOf(servers, servers.serverOf('-80')), ownership)
+ * ```
+ */
 export function runnerOf(servers: ServerAccess, server: string): QueryRunner {
   return (sql, params) => servers.run(server, sql, params)
 }
