@@ -10,6 +10,7 @@ import { LatencyRecorder } from './support/latency.js'
 
 export interface RowResult {
   shards: number
+  accountsPerShard: number
   workload: string
   attempted: number
   committed: number
@@ -97,6 +98,7 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
   const retried = [...retries.values()].reduce((a, n) => a + n, 0)
   return {
     shards: options.shardCount,
+    accountsPerShard: options.accountsPerShard,
     workload: workload.name,
     attempted,
     committed,
