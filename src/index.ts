@@ -57,4 +57,5 @@ export {
 } from './health/health-events.js'
 export { CHANNELS, type CrossShardTransactionEvent, type TransactionRetryEvent, type PartialCommitEvent } from './logging/events.js'
 export { keyrangeNames } from './routing/keyrange-names.js'
+export { LockSetUnstableError } from './policies/ordered-errors.js'
 export type { FootprintRecord, FootprintTransactionRecord, FootprintDroppedRecord } from './logging/footprint-record.js'
