@@ -15,8 +15,7 @@ import { within } from './deadlock-support.js'
 const WORKERS = 64
 /**
  * Per shard count: few enough accounts for hundreds of deadlocks, enough transfers to keep each
- * case around half a minute on a loaded 2-core machine. Odd account counts: bank.ts's generator
- * degenerates to one hot account per shard for powers of two.
+ * case around half a minute on a loaded 2-core machine (measured: 11-38 s per case).
  */
 const CASES = [
   { shards: 2, perShard: 15, transfers: 600 },
