@@ -6,8 +6,10 @@ import type { ShardtxLogger } from './logger.js'
 import { OriginRateLimiter } from './origin-rate-limiter.js'
 
 /**
- * Reports transactions that spanned shards: every one to the diagnostics channel, and at most
- * one per origin per interval to the logger as a warning.
+ * Reports transactions that spanned shards: every one to the diagnostics channel (metrics and
+ * footprints listen there), and at most one per origin per interval to the logger. `warn` logs
+ * at warn level: a multi-shard transaction there is a smell to fix. `ordered` and `split` log at
+ * debug level: for them it is the sanctioned, safe path and must not page anyone.
  */
 export class CrossShardReporter {
   readonly #logger: ShardtxLogger
@@ -18,7 +20,13 @@ export class CrossShardReporter {
     this.#limiter = new OriginRateLimiter(intervalMs)
   }
 
-  report(tx: TransactionState, outcome: TransactionOutcome, durationMs: number, keys?: Record<string, string[]>): void {
+  report(
+    tx: TransactionState,
+    outcome: TransactionOutcome,
+    durationMs: number,
+    level: 'warn' | 'debug',
+    keys?: Record<string, string[]>,
+  ): void {
     const facts = tx.facts()
     const origin = formatLocation(facts.origin)
     const event: CrossShardTransactionEvent = {
@@ -39,7 +47,7 @@ export class CrossShardReporter {
     if (!decision.emit) return
     event.suppressed = decision.suppressed
     if (decision.suppressedElsewhere > 0) event.suppressedElsewhere = decision.suppressedElsewhere
-    this.#logger.warn(
+    this.#logger[level](
       event,
       `shardtx: transaction ${tx.id} from ${origin} spanned shards [${event.shards.join(', ')}] ` +
         `(tables ${event.tables.join(', ')}) under '${tx.policyName}'${tx.reason ? ` (reason: ${tx.reason})` : ''}: ${outcome}` +

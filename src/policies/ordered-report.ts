@@ -1,10 +1,8 @@
 import { formatLocation } from '../errors.js'
-import { CHANNELS, type CrossShardTransactionEvent } from '../logging/events.js'
 import { OriginRateLimiter } from '../logging/origin-rate-limiter.js'
 import type { TransactionState } from '../transaction/transaction-state.js'
 import type { Runtime } from '../transaction/runtime.js'
 import type { LockRestart } from './ordered-errors.js'
-import type { TransactionOutcome } from './policy.js'
 
 /** Logged at debug level when an `ordered` attempt restarts to take a grown lock set up front. */
 export interface LockRestartEvent extends LockRestart {
@@ -17,45 +15,6 @@ export interface LockRestartEvent extends LockRestart {
 }
 
 /**
- * Why debug and not warn: under `ordered` a multi-shard transaction is the sanctioned, safe path,
- * not a smell to fix, so it must not page anyone. Every one is still published on the
- * `shardtx:cross-shard-transaction` diagnostics channel (policy `ordered`) for metrics; the
- * logger gets at most one line per origin per `warnings.intervalMs` so a busy service (or the
- * 20,000-transfer test) does not flood a debug log either.
- *
- * @example
- * ```ts
- * // the policy's finished hook
- * if (tx.participants.length > 1) reportOrderedTransaction(tx, 'committed', 12.5)
- * ```
- */
-export function reportOrderedTransaction(tx: TransactionState, outcome: TransactionOutcome, durationMs: number): void {
-  const facts = tx.facts()
-  const origin = formatLocation(facts.origin)
-  const event: CrossShardTransactionEvent = {
-    event: 'shardtx.cross_shard_transaction',
-    transactionId: tx.id,
-    policy: tx.policyName,
-    outcome,
-    shards: [...facts.shards],
-    tables: [...facts.tables],
-    origin,
-    reason: tx.reason,
-    durationMs: Math.round(durationMs * 10) / 10,
-    suppressed: 0,
-  }
-  if (CHANNELS.crossShardTransaction.hasSubscribers) CHANNELS.crossShardTransaction.publish(event)
-  const decision = limiterOf(tx.runtime, 'transaction').decide(origin)
-  if (!decision.emit) return
-  event.suppressed = decision.suppressed
-  tx.runtime.logger.debug(
-    event,
-    `shardtx: ordered transaction ${tx.id} from ${origin} spanned shards [${event.shards.join(', ')}] (tables ${event.tables.join(', ')}): ${outcome}` +
-      (decision.suppressed > 0 ? `; ${decision.suppressed} more from this origin not logged` : ''),
-  )
-}
-
-/**
  * A restart is normal for learned lock sets (once per new shape of transaction); debug level, rate-limited per origin.
  *
  * @example
@@ -65,7 +24,7 @@ export function reportOrderedTransaction(tx: TransactionState, outcome: Transact
  */
 export function reportLockRestart(tx: TransactionState, restart: LockRestart, maxLockRestarts: number): void {
   const origin = formatLocation(tx.origin)
-  const decision = limiterOf(tx.runtime, 'restart').decide(origin)
+  const decision = limiterOf(tx.runtime).decide(origin)
   if (!decision.emit) return
   const event: LockRestartEvent = { event: 'shardtx.lock_restart', transactionId: tx.id, origin, maxLockRestarts, suppressed: decision.suppressed, ...restart }
   tx.runtime.logger.debug(
@@ -76,13 +35,11 @@ export function reportLockRestart(tx: TransactionState, restart: LockRestart, ma
   )
 }
 
-const limiters = new WeakMap<Runtime, Record<'transaction' | 'restart', OriginRateLimiter>>()
+/** One restart limiter per ShardedDb (its Runtime); bounded by OriginRateLimiter's own cap on origins. */
+const limiters = new WeakMap<Runtime, OriginRateLimiter>()
 
-function limiterOf(runtime: Runtime, kind: 'transaction' | 'restart'): OriginRateLimiter {
-  let pair = limiters.get(runtime)
-  if (pair === undefined) {
-    const interval = runtime.config.warnings.intervalMs
-    limiters.set(runtime, (pair = { transaction: new OriginRateLimiter(interval), restart: new OriginRateLimiter(interval) }))
-  }
-  return pair[kind]
+function limiterOf(runtime: Runtime): OriginRateLimiter {
+  let limiter = limiters.get(runtime)
+  if (limiter === undefined) limiters.set(runtime, (limiter = new OriginRateLimiter(runtime.config.warnings.intervalMs)))
+  return limiter
 }

@@ -7,7 +7,7 @@ import { acquireLockSet } from './ordered-acquire.js'
 import { LockSetUnstableError, type LockRestart } from './ordered-errors.js'
 import { runRoutedStatement } from './ordered-execute.js'
 import { orderedOptionsOf, type OrderedOptions } from './ordered-options.js'
-import { reportLockRestart, reportOrderedTransaction } from './ordered-report.js'
+import { reportLockRestart } from './ordered-report.js'
 import { RestartAttempt, type CrossShardPolicy } from './policy.js'
 
 /** What a restarted attempt hands to the next one (as `tx.carry`). */
@@ -147,7 +147,7 @@ export const orderedPolicy: CrossShardPolicy = {
   commit: commitInCanonicalOrder,
 
   finished(tx, outcome, durationMs) {
-    if (tx.participants.length > 1) reportOrderedTransaction(tx, outcome, durationMs)
+    if (tx.participants.length > 1) tx.runtime.reportCrossShard(tx, outcome, durationMs, 'debug')
   },
 }
 

@@ -7,7 +7,6 @@ import type { TransactionState } from '../transaction/transaction-state.js'
 import type { CrossShardPolicy } from './policy.js'
 import { validateSplitTransactionOptions, type SplitTransactionOptions } from './split-options.js'
 import { SplitPlanBuilder } from './split-plan-builder.js'
-import { reportSplitTransaction } from './split-report.js'
 import { splitWriteResult } from './split-write-result.js'
 
 /** The plan each running split attempt is building; gone with the attempt. */
@@ -93,7 +92,7 @@ export const splitPolicy: CrossShardPolicy = {
 
   finished(tx, outcome, durationMs) {
     plans.delete(tx)
-    if (tx.participants.length > 1) reportSplitTransaction(tx, partlyApplied.has(tx) ? 'partial commit' : outcome, durationMs)
+    if (tx.participants.length > 1) tx.runtime.reportCrossShard(tx, partlyApplied.has(tx) ? 'partial commit' : outcome, durationMs, 'debug')
   },
 }
 

@@ -54,8 +54,9 @@ export class Runtime {
     return [...new Set(shards)].sort((a, b) => this.shardMap.rank(a) - this.shardMap.rank(b))
   }
 
-  reportCrossShard(tx: TransactionState, outcome: TransactionOutcome, durationMs: number): void {
+  /** Publishes and logs a multi-shard transaction; see CrossShardReporter for the levels. */
+  reportCrossShard(tx: TransactionState, outcome: TransactionOutcome, durationMs: number, level: 'warn' | 'debug' = 'warn'): void {
     const keys = this.config.warnings.logKeyValues ? Object.fromEntries(tx.loggedKeys) : undefined
-    this.#reporter.report(tx, outcome, durationMs, keys)
+    this.#reporter.report(tx, outcome, durationMs, level, keys)
   }
 }
