@@ -19,7 +19,8 @@
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { createShardedDb, keyrangeNames, type DistributedDeadlockEvent, type ShardedDb } from '../src/index.js'
-import { barrier, keysPerShard } from '../test/integration/deadlock-support.js'
+import { barrier } from '../test/support/barrier.js'
+import { keysPerShard } from '../test/integration/deadlock-support.js'
 import { createTestShards } from '../test/support/shard-databases.js'
 import { formatMs, LatencyRecorder } from './support/latency.js'
 

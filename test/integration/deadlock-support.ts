@@ -4,20 +4,10 @@
  * then reach for the next one's row. Later attempts (retries) skip the barrier.
  */
 import type { ShardedDb } from '../../src/index.js'
+import { barrier } from '../support/barrier.js'
 
 /** Tests run in strict mode (NODE_ENV=test): a per-transaction 'warn' needs a reason. */
 export const WARN_REASON = 'https://tracker.example/deadlock-detector-tests'
-
-/** Resolves once `n` parties have arrived. */
-export function barrier(n: number): () => Promise<void> {
-  let arrived = 0
-  let open!: () => void
-  const opened = new Promise<void>((resolve) => (open = resolve))
-  return () => {
-    if (++arrived === n) open()
-    return opened
-  }
-}
 
 export interface CycleOutcome {
   results: PromiseSettledResult<void>[]

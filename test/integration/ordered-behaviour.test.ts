@@ -12,6 +12,7 @@ import { keyrangeNames } from '../../src/routing/keyrange-names.js'
 import { applyTransfer, setupBank, type Bank, type Transfer } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
+import { barrier } from '../support/barrier.js'
 
 let shards: TestShards
 let bank: Bank
@@ -56,17 +57,6 @@ async function counted(fn: (tx: ShardedTransaction, attempt: number) => Promise<
   let attempts = 0
   await db.transaction((tx) => fn(tx, ++attempts), { crossShard: 'ordered', ...options })
   return attempts
-}
-
-/** Resolves for everyone once `n` callers have arrived. */
-function barrier(n: number): () => Promise<void> {
-  let arrived = 0
-  let open!: () => void
-  const opened = new Promise<void>((resolve) => (open = resolve))
-  return () => {
-    if (++arrived === n) open()
-    return opened
-  }
 }
 
 describe('declared lock set', () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { ShardedDb } from '../../src/index.js'
 import { createFoundation, LOW, type Foundation } from '../support/foundation-fixture.js'
+import { barrier } from '../support/barrier.js'
 
 let f: Foundation
 
@@ -12,17 +13,6 @@ beforeEach(async () => {
   await f.reset()
   await f.shards.query('-80', `INSERT INTO accounts (id, balance) VALUES ${LOW.map((id) => `(${id}, 100)`).join(',')}`)
 })
-
-/** Resolves once `n` parties have arrived. */
-function barrier(n: number) {
-  let arrived = 0
-  let open!: () => void
-  const opened = new Promise<void>((resolve) => (open = resolve))
-  return () => {
-    if (++arrived === n) open()
-    return opened
-  }
-}
 
 /**
  * Two transactions on one shard lock rows 1 and 2 in opposite orders. The barrier makes sure both
