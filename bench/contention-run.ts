@@ -3,7 +3,7 @@
  * transfers through `workers` concurrent workers, and what the table reports.
  */
 import { keyrangeNames } from '../src/index.js'
-import { setupBank } from '../test/support/bank.js'
+import { setupBank, retryCountingLogger } from '../test/support/bank.js'
 import { createTestShards } from '../test/support/shard-databases.js'
 import type { Workload } from './contention-workloads.js'
 import { LatencyRecorder } from './support/latency.js'
@@ -41,16 +41,7 @@ export interface RowOptions {
 
 export async function runRow(workload: Workload, options: RowOptions): Promise<RowResult> {
   const shards = await createTestShards({ names: keyrangeNames(options.shardCount) })
-  const retries = new Map<string, number>()
-  const logger = {
-    error() {},
-    warn() {},
-    info() {},
-    debug(obj: object) {
-      const e = obj as { event?: string; errorCode?: string }
-      if (e.event === 'shardtx.transaction_retry') retries.set(String(e.errorCode), (retries.get(String(e.errorCode)) ?? 0) + 1)
-    },
-  }
+  const { retries, logger } = retryCountingLogger()
   // connectTimeoutMs is also the health-probe bound; under 64 workers on a shared 2-core machine
   // a fresh probe connection can exceed the default 2 s and mark a live shard down.
   const bank = await setupBank(shards, {

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TransactionOptions } from '../../src/index.js'
 import { keyrangeNames } from '../../src/routing/keyrange-names.js'
-import { applyTransfer, checkBank, crossShardTransfers, runConcurrently, setupBank, type Bank, type Transfer } from '../support/bank.js'
+import { applyTransfer, checkBank, crossShardTransfers, runConcurrently, setupBank, type Bank, type Transfer, retryCountingLogger } from '../support/bank.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
 
 const TRANSFERS = 20_000
@@ -35,16 +35,7 @@ afterEach(async () => {
 /** Runs the incident workload under `ordered` and returns what the acceptance criteria look at. */
 async function incident(form: string, options: (t: Transfer) => TransactionOptions) {
   shards = await createTestShards({ names: keyrangeNames(4) })
-  const retries = new Map<string, number>()
-  const logger = {
-    error() {},
-    warn() {},
-    info() {},
-    debug(obj: object) {
-      const e = obj as { event?: string; errorCode?: string }
-      if (e.event === 'shardtx.transaction_retry') retries.set(String(e.errorCode), (retries.get(String(e.errorCode)) ?? 0) + 1)
-    },
-  }
+  const { retries, logger } = retryCountingLogger()
   // 64 connections per shard: every worker can hold a session on every shard it touches.
   // connectTimeoutMs is also the health-probe bound (docs/resilience.md): on this shared 2-core
   // machine, with 64 workers and other test runs, a fresh probe connection can take more than the

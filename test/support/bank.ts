@@ -210,3 +210,21 @@ export async function runConcurrently<T>(
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
   return { ok, failed, latenciesMs }
 }
+
+/**
+ * A logger that counts whole-transaction retries by error code (from `shardtx.transaction_retry`
+ * events), so a workload can report how many deadlock-class errors it absorbed.
+ */
+export function retryCountingLogger() {
+  const retries = new Map<string, number>()
+  const logger = {
+    error() {},
+    warn() {},
+    info() {},
+    debug(obj: object) {
+      const e = obj as { event?: string; errorCode?: string }
+      if (e.event === 'shardtx.transaction_retry') retries.set(String(e.errorCode), (retries.get(String(e.errorCode)) ?? 0) + 1)
+    },
+  }
+  return { retries, logger }
+}
