@@ -16,6 +16,7 @@ import { setSplitPhaseHookForTests } from '../../src/recovery/phase-hook.js'
 import { BANK_SCHEMA, BANK_TABLES, INITIAL_BALANCE } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
+import { closeSplitFixture, resetSplitState } from '../support/split-lifecycle.js'
 
 let t: TestShards
 const opened: ShardedDb[] = []
@@ -47,14 +48,9 @@ beforeAll(async () => {
   t = await createTestShards({ names: keyrangeNames(2) })
   await t.execAll(BANK_SCHEMA)
 })
-afterAll(async () => {
-  setSplitPhaseHookForTests(undefined)
-  await Promise.all(opened.map((db) => db.destroy()))
-  await t.drop()
-})
+afterAll(() => closeSplitFixture(t, opened))
 beforeEach(async () => {
-  setSplitPhaseHookForTests(undefined)
-  await t.execAll('DELETE FROM accounts; DELETE FROM ledger; DROP TABLE IF EXISTS shardtx_split_plans; DROP TABLE IF EXISTS shardtx_split_applied;')
+  await resetSplitState(t)
   await t.query('-80', `INSERT INTO accounts (id, balance) VALUES (1, ${INITIAL_BALANCE})`)
   await t.query('80-', `INSERT INTO accounts (id, balance) VALUES (4, ${INITIAL_BALANCE})`)
 })

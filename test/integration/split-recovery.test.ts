@@ -12,6 +12,7 @@ import { BANK_SCHEMA, BANK_TABLES, INITIAL_BALANCE } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
 import { adminConnection } from '../support/test-server.js'
+import { closeSplitFixture, resetSplitState } from '../support/split-lifecycle.js'
 
 let t: TestShards
 const opened: ShardedDb[] = []
@@ -70,14 +71,9 @@ beforeAll(async () => {
     id BIGINT PRIMARY KEY, at DATETIME(3) NULL, big BIGINT UNSIGNED NULL, raw VARBINARY(16) NULL, txt VARCHAR(50) CHARACTER SET utf8mb4 NULL, flag TINYINT(1) NULL
   ) ENGINE=InnoDB`)
 })
-afterAll(async () => {
-  setSplitPhaseHookForTests(undefined)
-  await Promise.all(opened.map((db) => db.destroy()))
-  await t.drop()
-})
+afterAll(() => closeSplitFixture(t, opened))
 beforeEach(async () => {
-  setSplitPhaseHookForTests(undefined)
-  await t.execAll('DELETE FROM accounts; DELETE FROM ledger; DELETE FROM typed; DROP TABLE IF EXISTS shardtx_split_plans; DROP TABLE IF EXISTS shardtx_split_applied;')
+  await resetSplitState(t, ['typed'])
   await t.query('-80', `INSERT INTO accounts (id, balance) VALUES ${LOW.map((id) => `(${id}, ${INITIAL_BALANCE})`).join(',')}`)
   await t.query('80-', `INSERT INTO accounts (id, balance) VALUES ${HIGH.map((id) => `(${id}, ${INITIAL_BALANCE})`).join(',')}`)
 })
