@@ -1,6 +1,6 @@
 /**
  * bench/contention: cross-shard transfers under contention, naive vs `ordered`, against the
- * single-shard baseline. Not a test: it prints a table (markdown) for bench/RESULTS-contention.md.
+ * single-shard baseline. Not a test: it prints a table (markdown) for bench/RESULTS.md.
  *
  *   npx tsx bench/contention.ts [--shards 2,4,16] [--accounts-per-shard 16,333] [--transfers 2000]
  *                               [--workers 64] [--bound-seconds 20] [--only ordered]
