@@ -10,13 +10,23 @@ import type { CodeLocation } from '../errors.js'
  * Capturing at `tx(table)` matters: by the time knex calls `then`, the user's frame is gone
  * (thenables are resolved from a microtask).
  */
+
 export class CallSite {
   readonly #holder: { stack?: string }
   #resolved: CodeLocation | undefined | null = null
 
-  constructor(boundary: Function) {
+  /**
+   * @param frames how many frames above `boundary` to keep: 1 for `tx(table)` (always called by
+   *   application code), a few for `db.transaction` (applications wrap it in helpers). Fewer
+   *   frames stop V8 before it walks async frames; capture was shardtx's largest CPU cost in
+   *   bench/overhead's profile.
+   */
+  constructor(boundary: Function, frames = 3) {
     this.#holder = {}
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = frames
     Error.captureStackTrace(this.#holder, boundary)
+    Error.stackTraceLimit = limit
   }
 
   /** The first frame outside shardtx, knex and node internals; `undefined` if there is none. */

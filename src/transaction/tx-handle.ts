@@ -57,7 +57,7 @@ export function createTransactionHandle(tx: TransactionState): ShardedTransactio
 
   const handle = function transaction(table: string) {
     const builder = routing.queryBuilder()
-    remember(builder, new CallSite(transaction))
+    remember(builder, new CallSite(transaction, 1))
     return builder.table(table)
   } as ShardedTransaction
 
@@ -77,12 +77,12 @@ export function createTransactionHandle(tx: TransactionState): ShardedTransactio
         })
         const shardHandle = function shardTable(table: string) {
           const builder = client.queryBuilder()
-          remember(builder, new CallSite(shardTable))
+          remember(builder, new CallSite(shardTable, 1))
           return builder.table(table)
         } as ShardHandle
         shardHandle.raw = function raw(sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) {
           const r = bindings === undefined ? client.raw(sql) : client.raw(sql, bindings)
-          remember(r, new CallSite(raw))
+          remember(r, new CallSite(raw, 1))
           return r
         } as ShardHandle['raw']
         return shardHandle
