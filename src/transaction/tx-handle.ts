@@ -49,17 +49,9 @@ export interface ShardedTransaction {
 
 export function createTransactionHandle(tx: TransactionState): ShardedTransaction {
   const base = tx.runtime.compileClient
-  const routing = Object.create(base) as KnexClientLike
-  routing.runner = (builder) => ({
-    run: () => executeStatement(tx, builder as KnexBuilderInternals, siteOf(builder)),
-    stream: refuseStream,
-  })
-
-  const handle = function transaction(table: string) {
-    const builder = routing.queryBuilder()
-    remember(builder, new CallSite(transaction, 1))
-    return builder.table(table)
-  } as ShardedTransaction
+  const handle = tableFunction(
+    clientRunning(base, (builder) => executeStatement(tx, builder as KnexBuilderInternals, siteOf(builder))),
+  ) as ShardedTransaction
 
   Object.defineProperties(handle, {
     id: { value: tx.id, enumerable: true },
@@ -70,16 +62,8 @@ export function createTransactionHandle(tx: TransactionState): ShardedTransactio
           throw new TypeError(`Expected a shard name from ${JSON.stringify(tx.runtime.shardMap.order)} in tx.shard(), got ${JSON.stringify(name)}`)
         }
         const readOnly = options.readOnly === true
-        const client = Object.create(base) as KnexClientLike
-        client.runner = (builder) => ({
-          run: () => executeOnShard(tx, name, builder, { readOnly, callSite: siteOf(builder) }),
-          stream: refuseStream,
-        })
-        const shardHandle = function shardTable(table: string) {
-          const builder = client.queryBuilder()
-          remember(builder, new CallSite(shardTable, 1))
-          return builder.table(table)
-        } as ShardHandle
+        const client = clientRunning(base, (builder) => executeOnShard(tx, name, builder, { readOnly, callSite: siteOf(builder) }))
+        const shardHandle = tableFunction(client) as ShardHandle
         shardHandle.raw = function raw(sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) {
           const r = bindings === undefined ? client.raw(sql) : client.raw(sql, bindings)
           remember(r, new CallSite(raw, 1))
@@ -98,6 +82,25 @@ export function createTransactionHandle(tx: TransactionState): ShardedTransactio
     },
   })
   return handle
+}
+
+/**
+ * A copy of the compile-only client whose runner hands every awaited builder to `run`: this is
+ * how `await builder` reaches shardtx instead of a pool (knex's `then` calls `client.runner(b).run()`).
+ */
+function clientRunning(base: KnexClientLike, run: (builder: unknown) => Promise<unknown>): KnexClientLike {
+  const client = Object.create(base) as KnexClientLike
+  client.runner = (builder) => ({ run: () => run(builder), stream: refuseStream })
+  return client
+}
+
+/** `(table) => builder` on `client`, remembering the application line that called it. */
+function tableFunction(client: KnexClientLike): (table: string) => Knex.QueryBuilder {
+  return function table(name: string) {
+    const builder = client.queryBuilder()
+    remember(builder, new CallSite(table, 1))
+    return builder.table(name)
+  }
 }
 
 const CALL_SITE = Symbol('shardtx.callSite')
