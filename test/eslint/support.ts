@@ -11,7 +11,6 @@ import { noCrossShardWrite } from '../../src/eslint/rules/no-cross-shard-write.j
 RuleTester.afterAll = afterAll
 RuleTester.describe = describe
 RuleTester.it = it
-RuleTester.itOnly = it.only
 
 export { RuleTester }
 export type Options = [LintRuleOptions?]
