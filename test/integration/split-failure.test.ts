@@ -6,32 +6,21 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   SplitPlanFailedError,
   SplitPlanPendingError,
-  createShardedDb,
   keyrangeNames,
   type ShardedDb,
   type ShardedDbOptions,
   type SplitFailure,
 } from '../../src/index.js'
 import { setSplitPhaseHookForTests } from '../../src/recovery/phase-hook.js'
-import { BANK_SCHEMA, BANK_TABLES, INITIAL_BALANCE } from '../support/bank.js'
+import { BANK_SCHEMA, INITIAL_BALANCE } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
-import { closeSplitFixture, resetSplitState } from '../support/split-lifecycle.js'
+import { closeSplitFixture, openSplitDb, resetSplitState } from '../support/split-lifecycle.js'
 
 let t: TestShards
 const opened: ShardedDb[] = []
 
-function open(options: Partial<ShardedDbOptions> = {}): ShardedDb {
-  const db = createShardedDb({
-    shards: t.shards,
-    tables: BANK_TABLES,
-    crossShard: 'split',
-    ...options,
-    split: { recoverOnStart: false, recoveryIntervalMs: 0, ...options.split },
-  })
-  opened.push(db)
-  return db
-}
+const open = (options: Partial<ShardedDbOptions> = {}): ShardedDb => openSplitDb(t, opened, options)
 
 /** From account 1 (shard -80, part 0) to account 4 (shard 80-, part 1). */
 const transfer = (db: ShardedDb, id: string, amount: number, options: Record<string, unknown> = {}) =>

@@ -12,24 +12,15 @@ import { BANK_SCHEMA, BANK_TABLES, INITIAL_BALANCE } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
 import { adminConnection } from '../support/test-server.js'
-import { closeSplitFixture, resetSplitState } from '../support/split-lifecycle.js'
+import { closeSplitFixture, openSplitDb, resetSplitState } from '../support/split-lifecycle.js'
 
 let t: TestShards
 const opened: ShardedDb[] = []
 const LOW = [1, 2, 3, 5] // on -80
 const HIGH = [4, 6] // on 80-
 
-function open(options: Partial<ShardedDbOptions> = {}): ShardedDb {
-  const db = createShardedDb({
-    shards: t.shards,
-    tables: { ...BANK_TABLES, typed: { shardKey: 'id' } },
-    crossShard: 'split',
-    ...options,
-    split: { recoverOnStart: false, recoveryIntervalMs: 0, ...options.split },
-  })
-  opened.push(db)
-  return db
-}
+const open = (options: Partial<ShardedDbOptions> = {}): ShardedDb =>
+  openSplitDb(t, opened, { tables: { ...BANK_TABLES, typed: { shardKey: 'id' } }, ...options })
 
 /** A simulated crash: thrown by the phase hook, it stops the plan where a dead process would have. */
 class SimulatedCrash extends Error {}

@@ -5,11 +5,11 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { SplitUnsupportedError, SplitWriteResultError, createShardedDb, keyrangeNames, type ShardedDb, type ShardedDbOptions } from '../../src/index.js'
+import { SplitUnsupportedError, SplitWriteResultError, keyrangeNames, type ShardedDb, type ShardedDbOptions } from '../../src/index.js'
 import { setSplitPhaseHookForTests, type SplitPhase } from '../../src/recovery/phase-hook.js'
-import { BANK_SCHEMA, BANK_TABLES, INITIAL_BALANCE } from '../support/bank.js'
+import { BANK_SCHEMA, INITIAL_BALANCE } from '../support/bank.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
-import { closeSplitFixture, resetSplitState } from '../support/split-lifecycle.js'
+import { closeSplitFixture, openSplitDb, resetSplitState } from '../support/split-lifecycle.js'
 
 let t: TestShards
 const opened: ShardedDb[] = []
@@ -17,17 +17,7 @@ const opened: ShardedDb[] = []
 const LOW = [1, 2, 3, 5]
 const HIGH = [4, 6]
 
-function open(options: Partial<ShardedDbOptions> = {}): ShardedDb {
-  const db = createShardedDb({
-    shards: t.shards,
-    tables: BANK_TABLES,
-    crossShard: 'split',
-    ...options,
-    split: { recoverOnStart: false, recoveryIntervalMs: 0, ...options.split },
-  })
-  opened.push(db)
-  return db
-}
+const open = (options: Partial<ShardedDbOptions> = {}): ShardedDb => openSplitDb(t, opened, options)
 
 const balance = async (id: number) => {
   const shard = HIGH.includes(id) ? '80-' : '-80'

@@ -2,7 +2,8 @@
  * The lifecycle the split integration tests share: every test starts with empty bank tables, no
  * split intent log, and no phase hook; closing destroys the dbs a file opened and drops its shards.
  */
-import type { ShardedDb } from '../../src/index.js'
+import { createShardedDb, type ShardedDb, type ShardedDbOptions } from '../../src/index.js'
+import { BANK_TABLES } from './bank.js'
 import { setSplitPhaseHookForTests } from '../../src/recovery/phase-hook.js'
 import type { TestShards } from './shard-databases.js'
 
@@ -17,4 +18,20 @@ export async function closeSplitFixture(t: TestShards, opened: readonly ShardedD
   setSplitPhaseHookForTests(undefined)
   await Promise.all(opened.map((db) => db.destroy()))
   await t.drop()
+}
+
+/**
+ * A split-policy ShardedDb on the bank tables, with background recovery off so each test decides
+ * when recovery runs; remembered in `opened` for closeSplitFixture.
+ */
+export function openSplitDb(t: TestShards, opened: ShardedDb[], options: Partial<ShardedDbOptions> = {}): ShardedDb {
+  const db = createShardedDb({
+    shards: t.shards,
+    tables: BANK_TABLES,
+    crossShard: 'split',
+    ...options,
+    split: { recoverOnStart: false, recoveryIntervalMs: 0, ...options.split },
+  })
+  opened.push(db)
+  return db
 }

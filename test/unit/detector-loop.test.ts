@@ -7,9 +7,10 @@ import { DistributedDeadlockError } from '../../src/index.js'
 import { DeadlockDetector } from '../../src/deadlock/detector.js'
 import type { ResolvedDeadlockOptions } from '../../src/deadlock/detector-options.js'
 import type { ServerAccess } from '../../src/deadlock/detector-servers.js'
-import type { DetectorSession, DetectorTransaction } from '../../src/deadlock/transaction-registry.js'
+import type { DetectorSession } from '../../src/deadlock/transaction-registry.js'
 import type { LockWaitEdge } from '../../src/deadlock/types.js'
 import { captureLogger } from '../faults/capture-logger.js'
+import { fakeTx as fakeDetectorTx } from '../support/fake-detector-tx.js'
 
 const SERVER = 'server:db:3306'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -63,21 +64,7 @@ class ScriptedServer implements ServerAccess {
   }
 }
 
-function fakeTx(id: string, startedAt: number): DetectorTransaction & { doomed: Error | undefined } {
-  const tx = {
-    id,
-    startedAt,
-    origin: { file: 'app.ts', line: 3, column: 9 },
-    tables: new Set(['accounts']),
-    doomed: undefined as Error | undefined,
-    doom(err: Error) {
-      tx.doomed ??= err
-      return tx.doomed
-    },
-    facts: () => ({ transactionId: id, shards: ['-80', '80-'], tables: ['accounts'], origin: tx.origin }),
-  }
-  return tx
-}
+const fakeTx = (id: string, startedAt: number) => fakeDetectorTx(id, startedAt, { file: 'app.ts', line: 3, column: 9 })
 
 const session = (shard: string, connectionId: number): DetectorSession & { retired?: Error } => {
   const s: DetectorSession & { retired?: Error } = { shard, connectionId, retire: (reason) => { s.retired = reason } }

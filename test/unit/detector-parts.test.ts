@@ -7,27 +7,14 @@ import { describe, expect, it } from 'vitest'
 import { createShardedDb, DistributedDeadlockError } from '../../src/index.js'
 import type { DeadlockCycle } from '../../src/deadlock/cycle-search.js'
 import { DEADLOCK_DEFAULTS, resolveDeadlockOptions } from '../../src/deadlock/detector-options.js'
-import { MAX_TRACKED_SESSIONS, TransactionRegistry, type DetectorSession, type DetectorTransaction } from '../../src/deadlock/transaction-registry.js'
+import { MAX_TRACKED_SESSIONS, TransactionRegistry, type DetectorSession } from '../../src/deadlock/transaction-registry.js'
 import type { TransactionOwnership } from '../../src/deadlock/types.js'
 import { doomLocalVictim, killQuerySql, MAX_PENDING_REMOTE_CYCLES, RemoteVictims } from '../../src/deadlock/victim-resolution.js'
+import { fakeTx as fakeDetectorTx } from '../support/fake-detector-tx.js'
 
 const SERVER = 'server:127.0.0.1:3306'
 
-function fakeTx(id: string, startedAt = 1_000): DetectorTransaction & { doomed: Error | undefined } {
-  const tx = {
-    id,
-    startedAt,
-    origin: { file: 'app.ts', line: 1, column: 1 },
-    tables: new Set(['accounts']),
-    doomed: undefined as Error | undefined,
-    doom(err: Error) {
-      tx.doomed ??= err
-      return tx.doomed
-    },
-    facts: () => ({ transactionId: id, shards: ['-80', '80-'], tables: ['accounts'], origin: tx.origin }),
-  }
-  return tx
-}
+const fakeTx = (id: string, startedAt = 1_000) => fakeDetectorTx(id, startedAt)
 
 function fakeSession(shard: string, connectionId: number): DetectorSession & { retired: Error | undefined } {
   const session = { shard, connectionId, retired: undefined as Error | undefined, retire: (reason: Error) => { session.retired = reason } }
