@@ -10,6 +10,8 @@ export interface RawConnection {
   destroy(): void
   /** knex's marker for a connection its pool must drop instead of reuse. */
   __knex__disposed?: Error
+  /** mysql2's record of the server's greeting (internal, not in its types): `serverVersion` names the flavour. */
+  _handshakePacket?: { serverVersion?: unknown } | null
 }
 
 /** The slice of knex's Client that shardtx calls. */
@@ -32,4 +34,32 @@ export function clientOf(instance: Knex): KnexClientLike {
  */
 export function createCompileOnlyKnex(): Knex {
   return knexFactory({ client: 'mysql2' })
+}
+
+/** The slice of knex's pool (tarn) that {@link canAcquireWithoutWaiting} reads; not in knex's types. */
+interface PoolLike {
+  max: number
+  numFree(): number
+  numUsed(): number
+  numPendingAcquires(): number
+  numPendingCreates(): number
+}
+
+/**
+ * True when an acquire on `client` right now would not queue behind other transactions: nobody
+ * is queued, and the pool has a free connection (tarn hands it over synchronously) or room to
+ * open a new one (a wait on the server's handshake, not on another holder). False when the pool
+ * is not the tarn pool knex 3 uses, so callers fall back to the cautious path.
+ *
+ * @example
+ * ```ts
+ * if (canAcquireWithoutWaiting(runtime.poolOf('-80'))) tx.join('-80', request)
+ * ```
+ */
+export function canAcquireWithoutWaiting(client: KnexClientLike): boolean {
+  const pool = (client as { pool?: Partial<PoolLike> }).pool
+  if (pool === undefined || typeof pool.numFree !== 'function' || typeof pool.numUsed !== 'function') return false
+  if (typeof pool.numPendingAcquires !== 'function' || typeof pool.numPendingCreates !== 'function' || typeof pool.max !== 'number') return false
+  if (pool.numPendingAcquires() > 0) return false
+  return pool.numFree() > 0 || pool.numUsed() + pool.numPendingCreates() < pool.max
 }

@@ -10,8 +10,26 @@ export interface LockRestart {
   shard: string
   /** The higher-ranked shard the transaction already held locks on. */
   above: string
-  /** `rows`: rows on `shard` outside the lock set; `session`: no session on `shard` yet (inserts, raw SQL, pinned tables). */
-  cause: 'rows' | 'session'
+  /**
+   * `rows`: rows on `shard` outside the lock set, with no way to try them without waiting (MySQL);
+   * `busy`: such rows, tried without waiting, were locked by another transaction;
+   * `session`: no session on `shard` yet, and no free pooled connection to open one without waiting.
+   */
+  cause: 'rows' | 'busy' | 'session'
+}
+
+/**
+ * How a restart reads in messages: `rows of accounts on shard -80`, `rows of accounts on shard -80
+ * (locked by another transaction)`, `a session on shard -80 (ledger)`.
+ *
+ * @example
+ * ```ts
+ * describeReach({ table: 'accounts', shard: '-80', cause: 'busy' }) // 'rows of accounts on shard -80 (locked by another transaction)'
+ * ```
+ */
+export function describeReach(r: Pick<LockRestart, 'table' | 'shard' | 'cause'>): string {
+  if (r.cause === 'session') return `a session on shard ${r.shard} (${r.table})`
+  return `rows of ${r.table} on shard ${r.shard}${r.cause === 'busy' ? ' (locked by another transaction)' : ''}`
 }
 
 /**
@@ -58,6 +76,5 @@ export class LockSetUnstableError extends ShardtxError implements TransactionFac
 
 function describeRestart(r: LockRestart, index: number, all: readonly LockRestart[]): string {
   const label = index === all.length - 1 ? `attempt ${r.attempt} (refused)` : `attempt ${r.attempt}`
-  const what = r.cause === 'rows' ? `rows of ${r.table} on shard ${r.shard}` : `a session on shard ${r.shard} (${r.table})`
-  return `${label}: ${what} while holding shard ${r.above}`
+  return `${label}: ${describeReach(r)} while holding shard ${r.above}`
 }

@@ -2,7 +2,7 @@ import { formatLocation } from '../errors.js'
 import { OriginRateLimiter } from '../logging/origin-rate-limiter.js'
 import type { TransactionState } from '../transaction/transaction-state.js'
 import type { Runtime } from '../transaction/runtime.js'
-import type { LockRestart } from './ordered-errors.js'
+import { describeReach, type LockRestart } from './ordered-errors.js'
 
 /** Logged at debug level when an `ordered` attempt restarts to take a grown lock set up front. */
 export interface LockRestartEvent extends LockRestart {
@@ -30,7 +30,7 @@ export function reportLockRestart(tx: TransactionState, restart: LockRestart, ma
   tx.runtime.logger.debug(
     event,
     `shardtx: ordered transaction ${tx.id} from ${origin} restarts (attempt ${restart.attempt} of at most ${maxLockRestarts + 1}): ` +
-      `${restart.cause === 'rows' ? `rows of ${restart.table}` : `a session`} on shard ${restart.shard} were not held while it held shard ${restart.above}; ` +
+      `it reached for ${describeReach(restart)}, not held, while it held shard ${restart.above}; ` +
       `the next attempt takes them up front in canonical order`,
   )
 }

@@ -1,11 +1,13 @@
 import type { RoutedStatement } from '../routing/statement-router.js'
+import { canAcquireWithoutWaiting } from '../knex/client.js'
 import { commitInCanonicalOrder } from '../transaction/commit-in-order.js'
 import { LockSet } from '../transaction/lock-set.js'
-import { decideStatement, joinOutOfOrder, type LockPosition, type ShardMode } from '../transaction/lock-set-order.js'
-import type { TransactionState } from '../transaction/transaction-state.js'
-import { acquireLockSet } from './ordered-acquire.js'
+import { catchUp, catchUpForAccess, decideStatement, joinOutOfOrder, topShard, type LockPosition, type ShardMode } from '../transaction/lock-set-order.js'
+import type { JoinRequest, TransactionState } from '../transaction/transaction-state.js'
+import { joinInOrder, lockRows } from './ordered-acquire.js'
 import { LockSetUnstableError, type LockRestart } from './ordered-errors.js'
 import { runRoutedStatement } from './ordered-execute.js'
+import { knownToRefuseWaits } from './ordered-no-wait.js'
 import { orderedOptionsOf, type OrderedOptions } from './ordered-options.js'
 import { reportLockRestart } from './ordered-report.js'
 import { RestartAttempt, type CrossShardPolicy } from './policy.js'
@@ -25,19 +27,36 @@ class OrderedCarry {
 /** The policy's state for one attempt. */
 interface Attempt {
   options: OrderedOptions
-  /** Rows this attempt holds exclusively: its up-front set, then rows it updated, deleted or locked FOR UPDATE. */
+  /**
+   * Declared (and carried) rows not taken yet. They are taken lazily but in canonical order: before
+   * any statement reaches a shard, everything pending below it is locked (see catchUp), so pending
+   * entries only ever sit on shards ranked above every shard the attempt holds.
+   */
+  pending: LockSet
+  /** Rows this attempt holds exclusively (or will, once the statements already issued have run). */
   held: LockSet
   /** What the next attempt would take up front if this one restarts: held rows, plus every row and shard reached for. */
   learned: LockSet
   restarts: number
   history: readonly LockRestart[]
-  /** True while begin() takes the up-front set: those joins are in order by construction. */
-  acquiring: boolean
-  /** Per-shard modes decided in beforeStatement, picked up by executeWrite for the same statement. */
-  plans: WeakMap<RoutedStatement, ShardMode[]>
+  /** Per statement, decided in beforeStatement and carried out by executeWrite. */
+  plans: WeakMap<RoutedStatement, Plan>
   /** The tail of this attempt's statement queue (see executeWrite). */
   queue: Promise<unknown>
 }
+
+/** What beforeStatement decided for one statement. */
+interface Plan {
+  /** Pending rows to lock before the statement (already joined and counted as held). */
+  take: LockSet
+  /** Per target shard, in canonical order. */
+  modes: ShardMode[]
+  /** The top shard when the statement was issued: what a `try` part was below. */
+  above: string | undefined
+}
+
+/** The join request of sessions opened to take pending rows: in order by construction, admit has nothing to check. */
+const CATCH_UP: JoinRequest = Object.freeze({ statement: undefined, table: undefined, callSite: undefined })
 
 const attempts = new WeakMap<TransactionState, Attempt>()
 
@@ -47,11 +66,15 @@ const attempts = new WeakMap<TransactionState, Attempt>()
  * (canonical order: keyrange order, or declaration order for custom routers). The argument and
  * its limits are in docs/ordered.md.
  *
- * - **Declared lock set** (`lock: { table: keys }`): locked before the callback, shard by shard in
- *   canonical order, keys sorted.
- * - **Learned lock set**: a statement that would lock rows on a shard below one already held is
- *   not sent; the attempt rolls back and runs again with everything seen so far locked up front.
- *   At most `maxLockRestarts` times, then {@link LockSetUnstableError}.
+ * - **Declared lock set** (`lock: { table: keys }`): taken in canonical order, keys sorted, each
+ *   shard's rows before the callback's first statement on that shard or on any shard above it
+ *   (reads included), so every statement finds them locked. A statement that itself locks the one
+ *   declared row of its shard takes it (no separate `SELECT ... FOR UPDATE`).
+ * - **Learned lock set**: a statement that needs rows it does not hold on a shard below one it
+ *   holds is sent so that it fails rather than wait (MariaDB); if they were free it goes on, if
+ *   they were busy the attempt rolls back and runs again with everything seen so far taken in
+ *   order. Where that form is unavailable (MySQL) the statement is not sent and the attempt
+ *   restarts at once. At most `maxLockRestarts` restarts, then {@link LockSetUnstableError}.
  * - Statements below the top shard that need no new row lock (held rows, inserts of new rows) are
  *   sent so that they fail rather than wait (MariaDB), and such a failure retries the attempt.
  * - Commits one shard at a time in canonical order, like `warn` (PartialCommitError on a partial commit).
@@ -67,75 +90,89 @@ const attempts = new WeakMap<TransactionState, Attempt>()
 export const orderedPolicy: CrossShardPolicy = {
   name: 'ordered',
 
-  async begin(tx) {
+  begin(tx) {
     const options = orderedOptionsOf(tx.options, tx.runtime)
     const carry = tx.carry instanceof OrderedCarry ? tx.carry : undefined
-    const upFront = options.declared.clone()
-    if (carry !== undefined) upFront.addAll(carry.lockSet)
-    const attempt: Attempt = {
+    const pending = options.declared.clone()
+    if (carry !== undefined) pending.addAll(carry.lockSet)
+    attempts.set(tx, {
       options,
+      pending,
       held: new LockSet(),
-      learned: upFront.clone(),
+      learned: pending.clone(),
       restarts: carry?.restarts ?? 0,
       history: carry?.history ?? [],
-      acquiring: true,
       plans: new WeakMap(),
       queue: Promise.resolve(),
-    }
-    attempts.set(tx, attempt)
-    try {
-      await acquireLockSet(tx, upFront, attempt.held)
-    } finally {
-      attempt.acquiring = false
-    }
+    })
+    return Promise.resolve()
   },
 
   beforeStatement(tx, routed) {
     const attempt = attemptOf(tx)
     // Inserts name rows that do not exist yet, and pinned tables have no shard key: neither can be locked by key up front.
     const keyed = routed.method !== 'insert' && routed.keysByShard.size > 0
+    const keysByShard = keyed ? routed.keysByShard : undefined
     for (const shard of routed.shards) {
       if (keyed) attempt.learned.addKeys(shard, routed.table, routed.keysByShard.get(shard) ?? [])
       else attempt.learned.addShard(shard)
     }
-    const decision = decideStatement(positionOf(tx, attempt), {
-      table: routed.table,
-      shards: routed.shards,
-      keysByShard: keyed ? routed.keysByShard : undefined,
-    })
+    const rank = (shard: string) => tx.runtime.shardMap.rank(shard)
+    const { take } = catchUp(attempt.pending, { table: routed.table, shards: routed.shards, keysByShard, exclusive: keyed && routed.kind === 'write' }, rank)
+    takeNow(tx, attempt, take)
+    const position = positionOf(tx, attempt)
+    const decision = decideStatement(position, { table: routed.table, shards: routed.shards, keysByShard })
     if (decision.action === 'restart') {
       throw tx.doom(restartOrGiveUp(tx, attempt, { table: routed.table, shard: decision.shard, above: decision.above, cause: decision.cause }))
     }
-    attempt.plans.set(routed, decision.modes)
+    attempt.plans.set(routed, { take, modes: decision.modes, above: topShard(position) })
   },
 
   /**
-   * Runs the statement itself (instead of the core) for two reasons: shards below the top get the
-   * no-wait form, and statements of one attempt run one at a time in the order they were issued.
-   * The second matters for callbacks that start statements without awaiting them (Promise.all):
-   * the order was decided at issue time, so a statement on a higher shard must not take its locks
-   * while an earlier one on a lower shard is still waiting. The queue is per attempt and never
-   * waits for another transaction, so it cannot become an in-process deadlock.
+   * Runs the statement itself (instead of the core) for three reasons: pending rows are locked
+   * first, shards below the top get the no-wait form, and statements of one attempt run one at a
+   * time in the order they were issued. The last matters for callbacks that start statements
+   * without awaiting them (Promise.all): the order was decided at issue time, so a statement on a
+   * higher shard must not take its locks while an earlier one on a lower shard is still waiting.
+   * The queue is per attempt and never waits for another transaction, so it cannot become an
+   * in-process deadlock.
    */
   executeWrite(tx, routed, builder, request) {
     const attempt = attemptOf(tx)
-    const modes = attempt.plans.get(routed) ?? routed.shards.map((): ShardMode => 'wait')
+    const plan = attempt.plans.get(routed) ?? { take: new LockSet(), modes: routed.shards.map((): ShardMode => 'wait'), above: undefined }
     // Participation is recorded now, synchronously, so statements issued after this one see it.
     for (const shard of routed.shards) tx.join(shard, request)
     const exclusive = routed.method !== 'insert' && routed.keysByShard.size > 0 && (routed.kind === 'write' || builder._single.lock === 'forUpdate')
-    const run = attempt.queue.then(() =>
-      runRoutedStatement(tx, routed, builder, request, modes, (shard) => {
-        if (exclusive) attempt.held.addKeys(shard, routed.table, routed.keysByShard.get(shard) ?? [])
-      }),
-    )
-    attempt.queue = run.catch(() => undefined)
-    return run
+    const busy = (shard: string) => restartOrGiveUp(tx, attempt, { table: routed.table, shard, above: plan.above ?? shard, cause: 'busy' })
+    return enqueue(attempt, async () => {
+      await lockRows(tx, plan.take)
+      return runRoutedStatement(
+        tx,
+        routed,
+        builder,
+        request,
+        plan.modes,
+        (shard) => {
+          if (exclusive) attempt.held.addKeys(shard, routed.table, routed.keysByShard.get(shard) ?? [])
+        },
+        busy,
+      )
+    })
+  },
+
+  beforeAccess(tx, shards, joins) {
+    const attempt = attempts.get(tx)
+    if (attempt === undefined || attempt.pending.isEmpty) return undefined
+    const take = catchUpForAccess(attempt.pending, shards, (shard) => tx.runtime.shardMap.rank(shard), joins)
+    if (take.isEmpty) return undefined
+    takeNow(tx, attempt, take)
+    return enqueue(attempt, () => lockRows(tx, take))
   },
 
   admit(tx, shard, request) {
     const attempt = attempts.get(tx)
-    // Routed statements were decided in beforeStatement; begin() joins in order by construction.
-    if (attempt === undefined || attempt.acquiring || request.statement !== undefined) return
+    // Routed statements were decided in beforeStatement; pending rows are taken in order by construction.
+    if (attempt === undefined || request === CATCH_UP || request.statement !== undefined) return
     // An unrouted statement (tx.shard(name)) opening a session: its rows are unknown, only its shard is.
     attempt.learned.addShard(shard)
     const above = joinOutOfOrder(positionOf(tx, attempt), shard)
@@ -144,7 +181,19 @@ export const orderedPolicy: CrossShardPolicy = {
     }
   },
 
-  commit: commitInCanonicalOrder,
+  async commit(tx) {
+    const attempt = attempts.get(tx)
+    // Declared rows the callback never reached are still locked before commit (all above the top, in order).
+    if (attempt !== undefined && !attempt.pending.isEmpty) {
+      const take = new LockSet()
+      for (const shard of attempt.pending.shardsInOrder((s) => tx.runtime.shardMap.rank(s))) {
+        if (attempt.pending.hasKeysOn(shard)) take.addAll(attempt.pending.take(shard))
+      }
+      takeNow(tx, attempt, take)
+      await enqueue(attempt, () => lockRows(tx, take))
+    }
+    await commitInCanonicalOrder(tx)
+  },
 
   finished(tx, outcome, durationMs) {
     if (tx.participants.length > 1) tx.runtime.reportCrossShard(tx, outcome, durationMs, 'debug')
@@ -157,12 +206,29 @@ function attemptOf(tx: TransactionState): Attempt {
   return attempt
 }
 
+/** Joins the shards of `take` in canonical order and counts its rows as held: statements issued after this see both. */
+function takeNow(tx: TransactionState, attempt: Attempt, take: LockSet): void {
+  if (take.isEmpty) return
+  joinInOrder(tx, take, CATCH_UP)
+  attempt.held.addAll(take)
+}
+
+/** Appends `work` to the attempt's statement queue; a failure fails `work`'s caller, not the queue. */
+function enqueue<T>(attempt: Attempt, work: () => Promise<T>): Promise<T> {
+  const run = attempt.queue.then(work)
+  attempt.queue = run.catch(() => undefined)
+  return run
+}
+
 function positionOf(tx: TransactionState, attempt: Attempt): LockPosition {
+  const runtime = tx.runtime
   return {
     participants: tx.participants,
     held: attempt.held,
     isJoined: (shard) => tx.isParticipant(shard),
-    rank: (shard) => tx.runtime.shardMap.rank(shard),
+    rank: (shard) => runtime.shardMap.rank(shard),
+    canJoinWithoutWaiting: (shard) => runtime.health.unavailable(shard) === undefined && canAcquireWithoutWaiting(runtime.poolOf(shard)),
+    canRefuseToWait: (shard) => knownToRefuseWaits(runtime, shard) === true,
   }
 }
 

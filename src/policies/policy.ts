@@ -13,7 +13,8 @@ export type TransactionOutcome = 'committed' | 'rolled back' | 'partial commit'
  *
  * Order of calls in one attempt: `begin` -> for each locking/writing statement: `beforeStatement`,
  * then `executeWrite` if the policy takes over execution, else `admit` for each shard the
- * statement newly joins -> `commit` -> `finished`.
+ * statement newly joins; for each plain read and unrouted statement: `beforeAccess` -> `commit`
+ * -> `finished`.
  *
  * @example
  * ```ts
@@ -34,6 +35,13 @@ export interface CrossShardPolicy {
    * Throw to refuse it, or throw {@link RestartAttempt} to roll back and run the callback again.
    */
   beforeStatement?(tx: TransactionState, statement: RoutedStatement, request: JoinRequest): void
+  /**
+   * Before a plain read of `shards`, or an unrouted statement on one (`joins`: it may write, so the
+   * transaction participates there). Return a promise to hold the statement until it settles
+   * (e.g. `ordered` locks declared rows first), or undefined to let it go at once. A rejection
+   * fails the statement.
+   */
+  beforeAccess?(tx: TransactionState, shards: readonly string[], joins: boolean): Promise<void> | undefined
   /**
    * Takes over a locking or writing statement instead of sending it to its shards (e.g. `split`
    * records it in a plan). Resolves to what the awaited builder resolves to.

@@ -57,6 +57,29 @@ export class LockSet {
     return this.#shards.has(shard)
   }
 
+  /** True when `shard` has keys of some table in the set (not merely a session entry). */
+  hasKeysOn(shard: string): boolean {
+    return this.tablesOn(shard).length > 0
+  }
+
+  /**
+   * Removes `shard`'s entry and returns it as a set of its own (empty when the shard had none).
+   *
+   * @example
+   * ```ts
+   * const pending = new LockSet().addKeys('-80', 'accounts', [1]).addShard('80-')
+   * pending.take('-80').keysInOrder('-80', 'accounts') // [1]; pending now holds only '80-'
+   * ```
+   */
+  take(shard: string): LockSet {
+    const taken = new LockSet()
+    const tables = this.#shards.get(shard)
+    if (tables === undefined) return taken
+    this.#shards.delete(shard)
+    taken.#shards.set(shard, tables)
+    return taken
+  }
+
   /** Shards of the set sorted by `rank` (the canonical order). */
   shardsInOrder(rank: (shard: string) => number): string[] {
     return [...this.#shards.keys()].sort((a, b) => rank(a) - rank(b))

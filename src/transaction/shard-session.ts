@@ -71,6 +71,15 @@ export class ShardSession {
     this.#connection.__knex__disposed ??= reason
   }
 
+  /**
+   * The server's version string from its greeting (e.g. `5.5.5-10.11.19-MariaDB-0+deb12u1`), known
+   * without a query; undefined if the driver does not expose it.
+   */
+  get serverVersion(): string | undefined {
+    const version = this.#connection._handshakePacket?.serverVersion
+    return typeof version === 'string' ? version : undefined
+  }
+
   get isOpen(): boolean {
     return this.#state === 'open'
   }

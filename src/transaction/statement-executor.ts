@@ -27,7 +27,12 @@ async function execute(tx: TransactionState, builder: KnexBuilderInternals, call
   tx.tables.add(routed.table)
   if (routed.shards.length === 0) return emptyResult(routed.method)
   assertShardsUp(tx, routed.shards)
-  if (routed.kind === 'read') return readAcross(tx, routed, builder)
+  if (routed.kind === 'read') {
+    // A policy may need locks in place first (ordered takes declared rows lazily, in order).
+    const ready = tx.policy.beforeAccess?.(tx, routed.shards, false)
+    if (ready !== undefined) await ready
+    return readAcross(tx, routed, builder)
+  }
 
   // Policy checks run before awaiting anything: a refusal then leaves nothing half-sent.
   const request = { statement: routed, table: routed.table, callSite }
@@ -57,13 +62,39 @@ async function readAcross(tx: TransactionState, routed: RoutedStatement, builder
   return results.length === 1 ? results[0] : mergeResults(routed.method, results)
 }
 
-/** Runs an unrouted statement (`tx.shard(name)`) on one shard. */
-export function executeOnShard(
+/**
+ * Runs the user's unrouted statement (`tx.shard(name)`) on one shard, after whatever the policy
+ * needs in place first (see {@link CrossShardPolicy.beforeAccess}).
+ */
+export function executeUnroutedStatement(
   tx: TransactionState,
   shard: string,
   builder: unknown,
   options: { readOnly: boolean; callSite: CallSite | undefined },
 ): Promise<unknown> {
+  let ready: Promise<void> | undefined
+  try {
+    ready = tx.closed || tx.doomed ? undefined : tx.policy.beforeAccess?.(tx, [shard], !options.readOnly)
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  if (ready === undefined) return executeOnShard(tx, shard, builder, options)
+  return tx.track(ready.then(() => executeOnShard(tx, shard, builder, options)))
+}
+
+/** Options of {@link executeOnShard}. */
+export interface OnShardOptions {
+  readOnly: boolean
+  callSite: CallSite | undefined
+  /**
+   * The statement is sent so that it fails rather than wait, and the caller handles that failure
+   * (1205) itself: it does not doom the transaction here. Default false.
+   */
+  lockWaitExpected?: boolean
+}
+
+/** Runs a statement on one shard, outside routing: unrouted user statements and policies' own statements. */
+export function executeOnShard(tx: TransactionState, shard: string, builder: unknown, options: OnShardOptions): Promise<unknown> {
   return tx.track(
     (async () => {
       assertUsable(tx)
@@ -72,7 +103,7 @@ export function executeOnShard(
       if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.runtime.poolOf(shard), builder)
       const joining = existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite })
       const session = await joining.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
-      return runOn(tx, shard, session.client, builder, true)
+      return runOn(tx, shard, session.client, builder, true, options.lockWaitExpected === true)
     })(),
   )
 }
@@ -82,12 +113,12 @@ export function executeOnShard(
  * a locking read, raw SQL). The deadlock detector arms a timer beside it (see deadlock/wait-watch.ts);
  * the statement itself never waits for the detector.
  */
-async function runOn(tx: TransactionState, shard: string, client: KnexClientLike, builder: unknown, mayWait = false): Promise<unknown> {
+async function runOn(tx: TransactionState, shard: string, client: KnexClientLike, builder: unknown, mayWait = false, lockWaitExpected = false): Promise<unknown> {
   const watch = mayWait ? tx.runtime.deadlock.watch(tx, shard) : undefined
   try {
     return await client.runner(builder).run()
   } catch (err) {
-    throw annotate(tx, shard, err)
+    throw annotate(tx, shard, err, lockWaitExpected)
   } finally {
     watch?.end()
   }
@@ -125,7 +156,7 @@ function assertUsable(tx: TransactionState): void {
  * message), so an operator reading a log line knows where to look. Deadlock-class errors doom
  * the transaction: InnoDB has already rolled it back (1213) or the whole attempt will be retried.
  */
-function annotate(tx: TransactionState, shard: string, err: unknown): unknown {
+function annotate(tx: TransactionState, shard: string, err: unknown, lockWaitExpected = false): unknown {
   // A deadlock victim's statement fails because the detector killed it: the reason is the deadlock.
   if (tx.doomed instanceof DistributedDeadlockError) return tx.doomed
   // The guard (health/) does not know the transaction; the error it raised gets the id here.
@@ -137,13 +168,13 @@ function annotate(tx: TransactionState, shard: string, err: unknown): unknown {
   // mysql2 attaches the statement with its values spliced in; the message already names the
   // statement with `?` placeholders (knex's compileSqlOnError is off unless logKeyValues is on).
   if (!tx.runtime.config.warnings.logKeyValues && typeof (err as { sql?: unknown }).sql === 'string') delete (err as { sql?: unknown }).sql
-  const e = err as Error & { shard?: string; transactionId?: string; origin?: string }
+  const e = err as Error & { shard?: string; transactionId?: string; origin?: string; errno?: unknown }
   if (e.shard === undefined) {
     e.shard = shard
     e.transactionId = tx.id
     e.origin = formatLocation(tx.origin)
     if (typeof e.message === 'string') e.message += ` [shardtx: shard ${shard}, transaction ${tx.id} opened at ${e.origin}]`
   }
-  if (isRetryableError(e)) tx.doom(e)
+  if (isRetryableError(e) && !(lockWaitExpected && e.errno === 1205)) tx.doom(e)
   return e
 }

@@ -3,7 +3,7 @@ import { UnroutableQueryError } from '../errors.js'
 import type { KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
 import { CallSite } from './call-site.js'
-import { executeOnShard, executeStatement } from './statement-executor.js'
+import { executeStatement, executeUnroutedStatement } from './statement-executor.js'
 import type { TransactionState } from './transaction-state.js'
 
 /** Unrouted access to one shard inside a transaction: raw SQL and builders that bypass routing. */
@@ -62,7 +62,7 @@ export function createTransactionHandle(tx: TransactionState): ShardedTransactio
           throw new TypeError(`Expected a shard name from ${JSON.stringify(tx.runtime.shardMap.order)} in tx.shard(), got ${JSON.stringify(name)}`)
         }
         const readOnly = options.readOnly === true
-        const client = clientRunning(base, (builder) => executeOnShard(tx, name, builder, { readOnly, callSite: siteOf(builder) }))
+        const client = clientRunning(base, (builder) => executeUnroutedStatement(tx, name, builder, { readOnly, callSite: siteOf(builder) }))
         const shardHandle = tableFunction(client) as ShardHandle
         shardHandle.raw = function raw(sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) {
           const r = bindings === undefined ? client.raw(sql) : client.raw(sql, bindings)

@@ -9,7 +9,7 @@ import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createShardedDb, type ShardedDb, type ShardedTransaction, type TransactionOptions } from '../../src/index.js'
 import { keyrangeNames } from '../../src/routing/keyrange-names.js'
-import { applyTransfer, setupBank, type Bank, type Transfer } from '../support/bank.js'
+import { applyTransfer, BANK_TABLES, setupBank, type Bank, type Transfer } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
 import { barrier } from '../support/barrier.js'
@@ -59,19 +59,48 @@ async function counted(fn: (tx: ShardedTransaction, attempt: number) => Promise<
   return attempts
 }
 
+/** Makes sure this ShardedDb has seen both servers (it learns from the first session whether they take the no-wait form). */
+async function warmUp(): Promise<void> {
+  await counted(async (tx) => {
+    await tx('accounts').where({ id: LOW[5]! }).increment('balance', 0)
+    await tx('accounts').where({ id: HIGH[5]! }).increment('balance', 0)
+  })
+}
+
+/** An outside transaction holding `ids` (all on one shard) FOR UPDATE until `release()`. */
+async function holdRows(ids: number[]): Promise<{ release: () => Promise<void> }> {
+  const conn = await mysql.createConnection({ ...shards.shards[db.shardOf('accounts', ids[0]!)]! })
+  await conn.query('BEGIN')
+  await conn.query(`SELECT id FROM accounts WHERE id IN (${ids.map(() => '?').join(',')}) FOR UPDATE`, ids)
+  let released = false
+  return {
+    release: async () => {
+      if (released) return
+      released = true
+      await conn.query('COMMIT')
+      await conn.end()
+    },
+  }
+}
+
 describe('declared lock set', () => {
-  it('locks the declared rows on both shards before the callback runs, commits in canonical order, runs the callback once', async () => {
+  it('takes the declared rows in canonical order before the first statement that needs them, commits in canonical order, runs the callback once', async () => {
     const [a, b] = [LOW[0]!, HIGH[0]!]
     const [before_a, before_b] = [await balance(a), await balance(b)]
     const commits: string[] = []
     const onCommit = (msg: unknown) => commits.push((msg as { shard: string }).shard)
     diagnosticsChannel.subscribe('shardtx:shard-commit', onCommit)
-    let lockedAtStart: boolean[] = []
+    let lockedAfterFirst: boolean[] = []
     try {
       const attempts = await counted(
         async (tx) => {
-          lockedAtStart = [await isLocked(a), await isLocked(b)]
-          await applyTransfer(tx, transfer(b, a)) // starts on the higher shard: would restart if learned
+          const t = transfer(b, a) // starts on the higher shard: would restart if learned
+          await tx('accounts').where({ id: t.from }).decrement('balance', t.amount)
+          // The first statement reached 80-, so -80's declared row was locked before it, in order.
+          lockedAfterFirst = [await isLocked(a), await isLocked(b)]
+          await tx('accounts').where({ id: t.to }).increment('balance', t.amount)
+          await tx('ledger').insert({ transfer_id: t.id, account_id: t.from, amount: -t.amount })
+          await tx('ledger').insert({ transfer_id: t.id, account_id: t.to, amount: t.amount })
         },
         { lock: { accounts: [b, a] } },
       )
@@ -79,31 +108,80 @@ describe('declared lock set', () => {
     } finally {
       diagnosticsChannel.unsubscribe('shardtx:shard-commit', onCommit)
     }
-    expect(lockedAtStart).toEqual([true, true])
+    expect(lockedAfterFirst).toEqual([true, true])
     expect(commits).toEqual(['-80', '80-'])
     expect([await balance(a), await balance(b)]).toEqual([before_a + 10, before_b - 10])
+  })
+
+  it('a read of a declared row finds it locked: declared rows are taken before any statement reaches their shard', async () => {
+    const [a, b] = [LOW[1]!, HIGH[1]!]
+    let seen: { lockedBeforeRead: boolean[]; lockedAfterRead: boolean[] } | undefined
+    await counted(
+      async (tx) => {
+        const lockedBeforeRead = [await isLocked(a), await isLocked(b)]
+        await tx('accounts').where({ id: b }).first() // a plain read of 80-: takes -80's and 80-'s declared rows first
+        seen = { lockedBeforeRead, lockedAfterRead: [await isLocked(a), await isLocked(b)] }
+      },
+      { lock: { accounts: [a, b] } },
+    )
+    expect(seen).toEqual({ lockedBeforeRead: [false, false], lockedAfterRead: [true, true] })
+  })
+
+  it('declared rows the callback never reaches are still locked before commit', async () => {
+    const [a, b] = [LOW[2]!, HIGH[2]!]
+    const holder = await holdRows([b])
+    const releasedAt = { t: 0 }
+    setTimeout(() => {
+      releasedAt.t = performance.now()
+      void holder.release()
+    }, 300)
+    try {
+      await counted(async (tx) => void (await tx('accounts').where({ id: a }).increment('balance', 0)), { lock: { accounts: [a, b] } })
+      // The transaction ended only after the holder let b go 300 ms later: its commit had to lock b.
+      expect(releasedAt.t).toBeGreaterThan(0)
+    } finally {
+      await holder.release()
+    }
   })
 })
 
 describe('learned lock set', () => {
-  it('restarts a transfer that reaches a lower shard after locking a higher one; the retry holds both rows up front', async () => {
+  it('a transfer that reaches a lower shard after locking a higher one takes the free row there without waiting: one attempt', async () => {
+    await warmUp()
     const [a, b] = [LOW[1]!, HIGH[1]!]
     const [before_a, before_b] = [await balance(a), await balance(b)]
-    const lockedAtStart: boolean[][] = []
-    const attempts = await counted(async (tx) => {
-      lockedAtStart.push([await isLocked(a), await isLocked(b)])
-      await applyTransfer(tx, transfer(b, a))
-    })
-    expect(attempts).toBe(2)
-    expect(lockedAtStart).toEqual([
-      [false, false], // first attempt: nothing declared, nothing known
-      [true, true], // second: the learned set, taken in canonical order before the callback
+    const attempts = await counted((tx) => applyTransfer(tx, transfer(b, a)))
+    expect(attempts).toBe(1)
+    expect([await balance(a), await balance(b)]).toEqual([before_a + 10, before_b - 10])
+  })
+
+  it('restarts when the lower-shard row is busy; the next attempt takes both rows in canonical order', async () => {
+    await warmUp()
+    const [a, b] = [LOW[3]!, HIGH[3]!]
+    const [before_a, before_b] = [await balance(a), await balance(b)]
+    const holder = await holdRows([a])
+    const lockedAfterFirst: boolean[][] = []
+    try {
+      const attempts = await counted(async (tx, attempt) => {
+        if (attempt === 2) await holder.release()
+        await tx('accounts').where({ id: b }).decrement('balance', 10) // 80-
+        lockedAfterFirst.push([await isLocked(a), await isLocked(b)])
+        await tx('accounts').where({ id: a }).increment('balance', 10) // -80: busy in attempt 1, refused at once
+      })
+      expect(attempts).toBe(2)
+    } finally {
+      await holder.release()
+    }
+    expect(lockedAfterFirst).toEqual([
+      [true, true], // attempt 1: a held by the outside transaction, b by us
+      [true, true], // attempt 2: a taken (in order) before b
     ])
     expect([await balance(a), await balance(b)]).toEqual([before_a + 10, before_b - 10])
-    expect(log.entries.some((e) => e.level === 'debug' && e.obj.event === 'shardtx.lock_restart' && e.obj.shard === '-80' && e.obj.above === '80-')).toBe(true)
+    expect(log.entries.some((e) => e.level === 'debug' && e.obj.event === 'shardtx.lock_restart' && e.obj.cause === 'busy' && e.obj.shard === '-80')).toBe(true)
   })
 
   it('two transfers in opposite directions, forced to interleave, both commit: the one that would wait on a lower shard restarts instead', async () => {
+    await warmUp()
     const [a, b] = [LOW[2]!, HIGH[2]!]
     const [before_a, before_b] = [await balance(a), await balance(b)]
     const bothHoldOneRow = barrier(2)
@@ -123,7 +201,7 @@ describe('learned lock set', () => {
           attempts.down++
           await tx('accounts').where({ id: b }).decrement('balance', 2) // 80-
           if (attempts.down === 1) await bothHoldOneRow()
-          await tx('accounts').where({ id: a }).increment('balance', 2) // -80 while holding 80-: never sent, restart
+          await tx('accounts').where({ id: a }).increment('balance', 2) // -80 while holding 80-: busy, refused at once, restart
         },
         { crossShard: 'ordered' },
       ),
@@ -213,13 +291,36 @@ describe('inserts (rows that do not exist yet)', () => {
     expect(retries).toMatchObject([{ errorCode: 'ER_LOCK_WAIT_TIMEOUT', attempt: 1 }])
   }, 20_000)
 
-  it('restarts when an insert needs a session on a lower shard, so connections are taken in canonical order too', async () => {
+  it('restarts when an insert needs a session on a lower shard and no connection there is free, so connections are taken in canonical order too', async () => {
     const [a, b] = [LOW[5]!, HIGH[5]!]
     const id = `ins${++transferSeq}`
-    const attempts = await counted(async (tx) => {
-      await tx('accounts').where({ id: b }).decrement('balance', 3) // 80-
-      await tx('ledger').insert({ transfer_id: id, account_id: a, amount: 3 }) // -80: no session there yet
-    })
+    // One connection per shard: while `other` holds -80's, a session there could only be waited for.
+    const small = createShardedDb({ shards: shards.shards, tables: BANK_TABLES, crossShard: 'ordered', pool: { max: 1 } })
+    const otherHolds = barrier(2)
+    let letOtherGo!: () => void
+    const otherMayCommit = new Promise<void>((resolve) => (letOtherGo = resolve))
+    let attempts = 0
+    try {
+      const other = small.transaction(async (tx) => {
+        await tx('accounts').where({ id: LOW[4]! }).increment('balance', 0) // takes -80's only connection
+        await otherHolds()
+        await otherMayCommit
+      })
+      await otherHolds()
+      await small.transaction(
+        async (tx) => {
+          attempts++
+          if (attempts === 2) letOtherGo() // the restarted attempt waits for -80's connection first, in order
+          await tx('accounts').where({ id: b }).decrement('balance', 3) // 80-
+          await tx('ledger').insert({ transfer_id: id, account_id: a, amount: 3 }) // -80: no session there, none free
+        },
+        { crossShard: 'ordered' },
+      )
+      await other
+    } finally {
+      letOtherGo()
+      await small.destroy()
+    }
     expect(attempts).toBe(2)
     expect(await shards.query('-80', 'SELECT amount FROM ledger WHERE transfer_id = ?', [id])).toEqual([{ amount: 3 }])
   })
@@ -269,25 +370,29 @@ describe('raw statements and the restart bound', () => {
   })
 
   it('past maxLockRestarts, fails with an error naming the shards and tables that kept changing and suggesting `lock`; nothing committed', async () => {
+    await warmUp()
     const b = HIGH[1]!
     const before = await Promise.all([b, ...LOW].map(balance))
+    // A different lower-shard row every attempt, each busy when tried: the lock set never settles.
+    const holders = await Promise.all(LOW.slice(1, 4).map((id) => holdRows([id])))
     let attempts = 0
     const err = await db
       .transaction(
         async (tx) => {
           attempts++
+          if (attempts > 1) await holders[attempts - 2]!.release() // the row the previous attempt found busy
           await tx('accounts').where({ id: b }).decrement('balance', 1)
-          // A different lower-shard row every attempt: the lock set never settles.
-          await tx('accounts').where({ id: LOW[attempts % LOW.length]! }).increment('balance', 1)
+          await tx('accounts').where({ id: LOW[attempts]! }).increment('balance', 1)
         },
         { crossShard: 'ordered', maxLockRestarts: 2 },
       )
       .catch((e: unknown) => e)
+      .finally(() => Promise.all(holders.map((h) => h.release())))
     expect(attempts).toBe(3)
     expect(err).toMatchObject({ name: 'LockSetUnstableError', code: 'SHARDTX_LOCK_SET_UNSTABLE', retryable: false })
     const message = (err as Error).message
     expect(message).toMatch(/after 2 restarts \(maxLockRestarts\)/)
-    expect(message).toMatch(/attempt 1: rows of accounts on shard -80 while holding shard 80-; attempt 2: .*; attempt 3 \(refused\)/)
+    expect(message).toMatch(/attempt 1: rows of accounts on shard -80 \(locked by another transaction\) while holding shard 80-; attempt 2: .*; attempt 3 \(refused\)/)
     expect(message).toMatch(/lock: \{ accounts: \[/)
     expect(message).toMatch(/ordered-behaviour\.test\.ts:\d+/)
     expect((err as { restarts: unknown[] }).restarts).toHaveLength(3)
@@ -295,17 +400,20 @@ describe('raw statements and the restart bound', () => {
   })
 
   it('with maxLockRestarts: 0, refuses the first out-of-order statement without restarting', async () => {
+    await warmUp()
+    const holder = await holdRows([LOW[2]!])
     let attempts = 0
     const err = await db
       .transaction(
         async (tx) => {
           attempts++
           await tx('accounts').where({ id: HIGH[2]! }).decrement('balance', 1)
-          await tx('accounts').where({ id: LOW[2]! }).increment('balance', 1)
+          await tx('accounts').where({ id: LOW[2]! }).increment('balance', 1) // busy: refused at once
         },
         { crossShard: 'ordered', maxLockRestarts: 0 },
       )
       .catch((e: unknown) => e)
+      .finally(() => holder.release())
     expect(attempts).toBe(1)
     expect(err).toMatchObject({ code: 'SHARDTX_LOCK_SET_UNSTABLE' })
   })

@@ -1,14 +1,26 @@
 import { describe, expect, it } from 'vitest'
 import { LockSet, compareKeys } from '../../src/transaction/lock-set.js'
-import { decideStatement, joinOutOfOrder, topShard, type LockPosition } from '../../src/transaction/lock-set-order.js'
+import { catchUp, catchUpForAccess, decideStatement, joinOutOfOrder, topShard, type LockPosition } from '../../src/transaction/lock-set-order.js'
 
 const ORDER = ['-40', '40-80', '80-c0', 'c0-']
 const rank = (shard: string) => ORDER.indexOf(shard)
 
-/** A transaction that participates in `participants` and holds `held` exclusively. */
-function position(participants: string[], held = new LockSet()): LockPosition {
-  return { participants, held, isJoined: (s) => participants.includes(s), rank }
+/**
+ * A transaction that participates in `participants` and holds `held` exclusively. `server` says
+ * what the shards allow: by default neither a session without waiting nor the no-wait form (MySQL
+ * with a full pool), the cautious case.
+ */
+function position(participants: string[], held = new LockSet(), server: { freeConnection?: boolean; noWait?: boolean } = {}): LockPosition {
+  return {
+    participants,
+    held,
+    isJoined: (s) => participants.includes(s),
+    rank,
+    canJoinWithoutWaiting: () => server.freeConnection === true,
+    canRefuseToWait: () => server.noWait === true,
+  }
 }
+const MARIADB = { freeConnection: true, noWait: true }
 
 const accounts = (byShard: Record<string, number[]>) => ({
   table: 'accounts',
@@ -55,8 +67,26 @@ describe('decideStatement: the canonical-order rule', () => {
     expect(decideStatement(position(['-40']), accounts({ 'c0-': [7] }))).toEqual({ action: 'send', modes: ['wait'] })
   })
 
-  it('restarts a statement on rows of a lower shard that are not held', () => {
-    expect(decideStatement(position(['80-c0']), accounts({ '-40': [1] }))).toEqual({ action: 'restart', shard: '-40', above: '80-c0', cause: 'rows' })
+  it('restarts a statement on rows of a lower shard that are not held, where they cannot be tried without waiting', () => {
+    // No session on -40 and no free connection: the session is the first thing that would wait.
+    expect(decideStatement(position(['80-c0']), accounts({ '-40': [1] }))).toEqual({ action: 'restart', shard: '-40', above: '80-c0', cause: 'session' })
+    // A session, but no no-wait form (MySQL): the rows would be waited for out of order.
+    expect(decideStatement(position(['-40', '80-c0']), accounts({ '-40': [1] }))).toEqual({ action: 'restart', shard: '-40', above: '80-c0', cause: 'rows' })
+    expect(decideStatement(position(['80-c0'], new LockSet(), { freeConnection: true }), accounts({ '-40': [1] }))).toMatchObject({ cause: 'rows' })
+  })
+
+  it('tries unheld rows below the top without waiting where the server allows it (MariaDB), opening a session only on a free connection', () => {
+    expect(decideStatement(position(['80-c0'], new LockSet(), MARIADB), accounts({ '-40': [1] }))).toEqual({ action: 'send', modes: ['try'] })
+    expect(decideStatement(position(['-40', '80-c0'], new LockSet(), { noWait: true }), accounts({ '-40': [1] }))).toEqual({ action: 'send', modes: ['try'] })
+    expect(decideStatement(position(['80-c0'], new LockSet(), { noWait: true }), accounts({ '-40': [1] }))).toEqual({
+      action: 'restart',
+      shard: '-40',
+      above: '80-c0',
+      cause: 'session',
+    })
+    // Held rows stay `no-wait` (a refusal there is a surprise, retried), new rows are `try` (a refusal restarts).
+    const held = new LockSet().addKeys('-40', 'accounts', [1])
+    expect(decideStatement(position(['-40', '80-c0'], held, MARIADB), accounts({ '-40': [1], '80-c0': [9] }))).toEqual({ action: 'send', modes: ['no-wait', 'wait'] })
   })
 
   it('restarts for a new key on a lower shard even when that shard is already locked up front', () => {
@@ -76,9 +106,10 @@ describe('decideStatement: the canonical-order rule', () => {
     expect(decideStatement(position(['-40', '80-c0'], held), statement)).toMatchObject({ action: 'restart', cause: 'rows' })
   })
 
-  it('sends inserts below the top in the no-wait form when the shard already has a session, and restarts for one otherwise', () => {
+  it('sends inserts below the top in the no-wait form when the shard has a session or a free connection, and restarts otherwise', () => {
     const insert = (shard: string) => ({ table: 'ledger', shards: [shard], keysByShard: undefined })
     expect(decideStatement(position(['-40', '80-c0']), insert('-40'))).toEqual({ action: 'send', modes: ['no-wait'] })
+    expect(decideStatement(position(['80-c0'], new LockSet(), { freeConnection: true }), insert('40-80'))).toEqual({ action: 'send', modes: ['no-wait'] })
     expect(decideStatement(position(['80-c0']), insert('40-80'))).toEqual({ action: 'restart', shard: '40-80', above: '80-c0', cause: 'session' })
     expect(decideStatement(position(['-40']), insert('c0-'))).toEqual({ action: 'send', modes: ['wait'] })
   })
@@ -91,6 +122,42 @@ describe('decideStatement: the canonical-order rule', () => {
     const held = new LockSet().addKeys('-40', 'accounts', [1])
     expect(decideStatement(position(['-40', '40-80'], held), accounts({ '-40': [1], '80-c0': [2] }))).toEqual({ action: 'send', modes: ['no-wait', 'wait'] })
     expect(decideStatement(position(['-40', '40-80'], held), accounts({ '-40': [9], '80-c0': [2] }))).toMatchObject({ action: 'restart', shard: '-40' })
+  })
+})
+
+describe('catchUp: declared rows taken lazily, in canonical order', () => {
+  const declared = () => new LockSet().addKeys('-40', 'accounts', [1]).addKeys('80-c0', 'accounts', [5]).addKeys('c0-', 'accounts', [7, 8])
+  const write = (byShard: Record<string, number[]>, exclusive = true) => ({ ...accounts(byShard), exclusive })
+
+  it('takes everything pending below the statement first, and folds the row the statement itself locks', () => {
+    const pending = declared()
+    const { take, folded } = catchUp(pending, write({ '80-c0': [5] }), rank)
+    expect(folded).toBe(true)
+    expect(take.shardsInOrder(rank)).toEqual(['-40'])
+    expect(take.keysInOrder('-40', 'accounts')).toEqual([1])
+    expect(pending.shardsInOrder(rank)).toEqual(['c0-']) // only above the new top
+  })
+
+  it('takes the statement shard too when the statement does not lock exactly its one pending row', () => {
+    expect(catchUp(declared(), write({ '80-c0': [6] }), rank)).toMatchObject({ folded: false })
+    expect(catchUp(declared(), write({ '80-c0': [6] }), rank).take.shardsInOrder(rank)).toEqual(['-40', '80-c0'])
+    expect(catchUp(declared(), write({ '80-c0': [5] }, false), rank).folded).toBe(false) // an insert or shared lock does not take the row
+    expect(catchUp(declared(), write({ 'c0-': [7, 8] }), rank).folded).toBe(false) // two rows: the SELECT keeps them sorted
+    expect(catchUp(declared(), { ...write({ '80-c0': [5] }), table: 'ledger' }, rank).folded).toBe(false)
+  })
+
+  it('takes nothing for a statement at the bottom with no pending row of its own, and nothing once the set is empty', () => {
+    const pending = new LockSet().addKeys('c0-', 'accounts', [7])
+    expect(catchUp(pending, write({ '-40': [1] }), rank).take.isEmpty).toBe(true)
+    expect(pending.hasShard('c0-')).toBe(true)
+    expect(catchUp(new LockSet(), write({ 'c0-': [7] }), rank)).toEqual({ take: new LockSet(), folded: false })
+  })
+
+  it('a read takes pending rows up to the highest shard it reads that has some; raw SQL that may write steps up to its shard', () => {
+    const read = catchUpForAccess(declared(), ['80-c0'], rank, false)
+    expect(read.shardsInOrder(rank)).toEqual(['-40', '80-c0'])
+    expect(catchUpForAccess(declared(), ['40-80'], rank, false).isEmpty).toBe(true) // nothing pending there
+    expect(catchUpForAccess(declared(), ['40-80'], rank, true).shardsInOrder(rank)).toEqual(['-40'])
   })
 })
 
