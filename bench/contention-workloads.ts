@@ -11,6 +11,7 @@
  * ```
  */
 import knexFactory, { type Knex } from 'knex'
+import mysql from 'mysql2/promise'
 import type { TransactionOptions } from '../src/index.js'
 import { applyTransfer, crossShardTransfers, sameShardTransfers, type Bank, type Transfer } from '../test/support/bank.js'
 import type { TestShards } from '../test/support/shard-databases.js'
@@ -111,6 +112,59 @@ function naiveKnex(boundMs: number): Workload {
   }
 }
 
+/**
+ * What this machine allows at all, with no library in the way: the same transfers sent as raw
+ * mysql2 statements, on connections with autocommit off (no BEGIN round trip, as shardtx's session
+ * pools), each account's update and ledger row on its own shard, shards locked and committed in
+ * canonical order by hand and rows in id order (so nothing deadlocks and nothing is retried).
+ * The ratio of the two floor rows is the best any coordination could reach here; the shardtx
+ * rows pay their routing, policies and knex on top.
+ */
+function rawFloor(kind: 'two shards' | 'one shard'): Workload {
+  return {
+    name: `raw mysql2 floor, ${kind}`,
+    transfers: kind === 'two shards' ? crossShardTransfers : sameShardTransfers,
+    open({ bank, shards, poolMax }) {
+      const pools = new Map(
+        shards.names.map((name) => {
+          const pool = mysql.createPool({ ...shards.shards[name]!, connectionLimit: poolMax })
+          pool.on('connection', (conn) => void conn.query('SET SESSION autocommit = 0'))
+          return [name, pool] as const
+        }),
+      )
+      const rank = (id: number) => bank.db.shardNames.indexOf(bank.db.shardOf('accounts', id))
+      return {
+        async run(t) {
+          // One entry per account: its shard, its balance change, its ledger row; in canonical (shard, id) order.
+          const legs = [
+            { id: t.from, delta: -t.amount },
+            { id: t.to, delta: t.amount },
+          ].sort((a, b) => rank(a.id) - rank(b.id) || a.id - b.id)
+          const conns = new Map<string, mysql.PoolConnection>()
+          try {
+            for (const leg of legs) {
+              const shard = bank.db.shardOf('accounts', leg.id)
+              let conn = conns.get(shard)
+              if (conn === undefined) conns.set(shard, (conn = await pools.get(shard)!.getConnection()))
+              await conn.query('UPDATE accounts SET balance = balance + ? WHERE id = ?', [leg.delta, leg.id])
+              await conn.query('INSERT INTO ledger (transfer_id, account_id, amount) VALUES (?, ?, ?)', [t.id, leg.id, leg.delta])
+            }
+            for (const conn of conns.values()) await conn.query('COMMIT')
+          } catch (err) {
+            for (const conn of conns.values()) await conn.query('ROLLBACK').catch(() => undefined)
+            throw err
+          } finally {
+            for (const conn of conns.values()) conn.release()
+          }
+        },
+        close: async () => {
+          await Promise.all([...pools.values()].map((p) => p.end()))
+        },
+      }
+    },
+  }
+}
+
 /** The rows, in table order. `single-shard baseline` is what the others' throughput is compared with. */
 export const WORKLOADS: readonly Workload[] = [
   naiveKnex(20_000),
@@ -134,6 +188,8 @@ export const WORKLOADS: readonly Workload[] = [
     transfers: sameShardTransfers,
     open: throughShardtx(() => ({})),
   },
+  rawFloor('two shards'),
+  rawFloor('one shard'),
 ]
 
 export const BASELINE = 'single-shard baseline'

@@ -3,9 +3,10 @@
  * single-shard baseline. Not a test: it prints a table (markdown) for bench/RESULTS.md.
  *
  *   npx tsx bench/contention.ts [--shards 2,4,16] [--accounts-per-shard 16,333] [--transfers 2000]
- *                               [--workers 64] [--bound-seconds 20] [--only ordered]
+ *                               [--workers 64] [--bound-seconds 20] [--warmup 500] [--only ordered]
  *
- * Each row gets fresh shard databases and a fresh bank (test/support/bank.ts), runs its transfers
+ * Each row gets fresh shard databases and a fresh bank (test/support/bank.ts), runs `--warmup`
+ * transfers that are not measured (so no row pays for a cold JIT or cold pools), then its transfers
  * with `--workers` concurrent workers and one pooled connection per worker per shard, and reports
  * transfers/s, p50/p99 latency (hdr-histogram), lock-wait timeouts (1205), deadlock retries
  * (1213) and `ordered` restarts. Rows that can stall (naive) stop starting transfers after
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '64' },
     'accounts-per-shard': { type: 'string', default: '16,333' },
     'bound-seconds': { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '500' },
     only: { type: 'string' },
   },
 })
@@ -45,8 +47,9 @@ const options = {
   transfers: positive('transfers', values.transfers),
   workers: positive('workers', values.workers),
   boundMs: positive('bound-seconds', values['bound-seconds']) * 1000,
+  warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup),
 }
-const rows = WORKLOADS.filter((w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE)
+const rows = WORKLOADS.filter((w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE || w.name.startsWith('raw mysql2 floor'))
 
 function positive(name: string, value: string): number {
   const n = Number(value)
@@ -58,7 +61,7 @@ async function main(): Promise<void> {
   const server = await serverFacts()
   console.log(
     `bench/contention: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${server}, ` +
-      `${options.workers} workers, ${options.transfers} transfers per row, ${accountCounts.join(' and ')} accounts per shard, ` +
+      `${options.workers} workers, ${options.transfers} transfers per row after ${options.warmup} unmeasured, ${accountCounts.join(' and ')} accounts per shard, ` +
       `naive rows bounded to ${options.boundMs / 1000} s with innodb_lock_wait_timeout = ${NAIVE_LOCK_WAIT_SECONDS} s\n`,
   )
   const results: RowResult[] = []
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(table(results))
+  console.log('\n' + floorTable(results))
   console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 }
 
@@ -88,6 +92,28 @@ function table(results: RowResult[]): string {
       `| ${r.accountsPerShard} | ${r.shards} | ${r.workload} | ${r.committed} / ${r.attempted} | ${r.transfersPerSecond.toFixed(0)} | ${ratio} | ` +
         `${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} | ${r.lockWaitTimeouts} | ${r.deadlockRetries} | ${r.restarts} |`,
     )
+  }
+  return lines.join('\n')
+}
+
+/**
+ * The ratios side by side: what the machine allows (two-shard floor over one-shard floor, raw
+ * mysql2 with no library) and what shardtx reaches (each cross-shard row over its baseline).
+ */
+function floorTable(results: RowResult[]): string {
+  const tps = (r: RowResult[], name: string) => r.find((x) => x.workload === name)?.transfersPerSecond
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : '-')
+  const crossRows = WORKLOADS.filter((w) => w.name !== BASELINE && !w.name.startsWith('raw') && !w.name.startsWith('naive')).map((w) => w.name)
+  const lines = [
+    `| accounts/shard | shards | floor: raw two-shard / raw one-shard | ${crossRows.map((n) => `${n} / baseline`).join(' | ')} |`,
+    `|---:|---:|---:|${crossRows.map(() => '---:').join('|')}|`,
+  ]
+  const settings = [...new Set(results.map((r) => `${r.accountsPerShard}/${r.shards}`))]
+  for (const setting of settings) {
+    const rows = results.filter((r) => `${r.accountsPerShard}/${r.shards}` === setting)
+    const [accounts, shards] = setting.split('/')
+    const floor = ratio(tps(rows, 'raw mysql2 floor, two shards'), tps(rows, 'raw mysql2 floor, one shard'))
+    lines.push(`| ${accounts} | ${shards} | ${floor} | ${crossRows.map((n) => ratio(tps(rows, n), tps(rows, BASELINE))).join(' | ')} |`)
   }
   return lines.join('\n')
 }

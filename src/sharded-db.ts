@@ -16,6 +16,7 @@ import { splitCoordinatorOf, type RecoverOptions, type RecoveryReport } from './
 import { CallSite } from './transaction/call-site.js'
 import { runTransaction } from './transaction/run-transaction.js'
 import { Runtime } from './transaction/runtime.js'
+import { markSessionPool, sessionPoolHooks } from './transaction/session-pool.js'
 import type { ShardedTransaction } from './transaction/tx-handle.js'
 
 /**
@@ -124,6 +125,8 @@ export function createShardedDb(options: ShardedDbOptions): ShardedDb {
 class ShardedDbImpl implements ShardedDb {
   readonly #config: ResolvedConfig
   readonly #knexes: Map<string, Knex>
+  /** Per shard, the pool that serves transaction sessions only (see transaction/session-pool.ts). */
+  readonly #sessionKnexes: Map<string, Knex>
   readonly #runtime: Runtime
   /** Shared with every ShardedDb of the process that records to the same file. */
   readonly #footprint: FootprintRecording | undefined
@@ -134,9 +137,11 @@ class ShardedDbImpl implements ShardedDb {
     this.#config = config
     // First, so an unwritable footprint file fails createShardedDb before any pool exists.
     this.#footprint = config.footprint && startFootprintRecording(config.footprint.file, config.logger)
-    this.#knexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!)]))
+    this.#knexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!, false)]))
+    this.#sessionKnexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!, true)]))
     const pools = new Map<string, KnexClientLike>([...this.#knexes].map(([name, k]) => [name, clientOf(k)]))
-    this.#runtime = new Runtime(config, pools, clientOf(createCompileOnlyKnex()))
+    const sessionPools = new Map<string, KnexClientLike>([...this.#sessionKnexes].map(([name, k]) => [name, markSessionPool(clientOf(k))]))
+    this.#runtime = new Runtime(config, { pools, sessionPools }, clientOf(createCompileOnlyKnex()))
     this.#recovery = new RecoveryScheduler(() => splitCoordinatorOf(this.#runtime), config.split, config.logger)
     this.#recovery.start()
   }
@@ -195,7 +200,7 @@ class ShardedDbImpl implements ShardedDb {
     this.#runtime.health.close()
     try {
       await this.#runtime.deadlock.stop() // its own connections; a round in flight is bounded
-      await Promise.all([...this.#knexes.values()].map((k) => k.destroy()))
+      await Promise.all([...this.#knexes.values(), ...this.#sessionKnexes.values()].map((k) => k.destroy()))
     } finally {
       await this.#footprint?.release()
     }
@@ -243,12 +248,13 @@ function resolveTransactionOptions(options: unknown, config: ResolvedConfig, ori
   }
 }
 
-function createShardKnex(config: ResolvedConfig, connection: ConnectionSettings): Knex {
+/** One shard's knex; `sessions`: the pool that serves transaction sessions only (autocommit off, see transaction/session-pool.ts). */
+function createShardKnex(config: ResolvedConfig, connection: ConnectionSettings, sessions: boolean): Knex {
   const logger = config.logger
   return knexFactory({
     client: 'mysql2',
     connection: { ...connection, connectTimeout: config.connectTimeoutMs, supportBigNumbers: true },
-    pool: { min: config.pool.min, max: config.pool.max },
+    pool: { min: config.pool.min, max: config.pool.max, ...(sessions ? sessionPoolHooks() : {}) },
     acquireConnectionTimeout: config.acquireTimeoutMs,
     // knex splices binding values (shard keys) into error messages unless told not to.
     compileSqlOnError: config.warnings.logKeyValues,

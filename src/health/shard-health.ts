@@ -21,20 +21,22 @@ export function splitFailureBound(boundMs: number): { suspectAfterMs: number; pr
 }
 
 /**
- * Creates the health registry of one ShardedDb and wraps each shard's knex client in a
- * {@link ShardGuard}. The Runtime hands out only the guarded clients.
+ * Creates the health registry of one ShardedDb and wraps each shard's knex clients (its plain
+ * pool and its session pool) in that shard's one {@link ShardGuard}. The Runtime hands out only
+ * the guarded clients.
  *
  * @example
  * ```ts
- * const { health, pools } = guardShardPools(config, rawPools)
+ * const { health, pools, sessionPools } = guardShardPools(config, { pools: rawPools, sessionPools: rawSessionPools })
  * health.snapshot() // { '-80': { state: 'up', ... }, '80-': { state: 'up', ... } }
  * ```
  */
 export function guardShardPools(
   config: ResolvedConfig,
-  pools: ReadonlyMap<string, KnexClientLike>,
+  shardPools: { pools: ReadonlyMap<string, KnexClientLike>; sessionPools: ReadonlyMap<string, KnexClientLike> },
   probe: ShardProbe = connectionProbe(config.connections),
-): { health: HealthRegistry; pools: Map<string, KnexClientLike> } {
+): { health: HealthRegistry; pools: Map<string, KnexClientLike>; sessionPools: Map<string, KnexClientLike> } {
+  const { pools, sessionPools } = shardPools
   const { suspectAfterMs, probeTimeoutMs } = splitFailureBound(config.connectTimeoutMs)
   const health = new HealthRegistry([...pools.keys()], probe, {
     probeTimeoutMs,
@@ -42,6 +44,7 @@ export function guardShardPools(
     logger: config.logger,
   })
   const guarded = new Map<string, KnexClientLike>()
+  const guardedSessions = new Map<string, KnexClientLike>()
   for (const [shard, client] of pools) {
     const guard = new ShardGuard(shard, health, {
       suspectAfterMs,
@@ -50,6 +53,7 @@ export function guardShardPools(
       poolMax: config.pool.max,
     })
     guarded.set(shard, guardClient(client, guard))
+    guardedSessions.set(shard, guardClient(sessionPools.get(shard) ?? client, guard))
   }
-  return { health, pools: guarded }
+  return { health, pools: guarded, sessionPools: guardedSessions }
 }

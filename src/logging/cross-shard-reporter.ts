@@ -2,7 +2,7 @@ import { formatLocation } from '../errors.js'
 import type { TransactionOutcome } from '../policies/policy.js'
 import type { TransactionState } from '../transaction/transaction-state.js'
 import { CHANNELS, type CrossShardTransactionEvent } from './events.js'
-import type { ShardtxLogger } from './logger.js'
+import { levelEnabled, type ShardtxLogger } from './logger.js'
 import { OriginRateLimiter } from './origin-rate-limiter.js'
 
 /**
@@ -27,6 +27,8 @@ export class CrossShardReporter {
     level: 'warn' | 'debug',
     keys?: Record<string, string[]>,
   ): void {
+    // Nobody would see it: skip the event, and the stack formatting its origin costs.
+    if (!CHANNELS.crossShardTransaction.hasSubscribers && !levelEnabled(this.#logger, level)) return
     const facts = tx.facts()
     const origin = formatLocation(facts.origin)
     const event: CrossShardTransactionEvent = {

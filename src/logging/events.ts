@@ -57,4 +57,6 @@ export const CHANNELS = {
   crossShardTransaction: diagnosticsChannel.channel('shardtx:cross-shard-transaction'),
   /** `{ transactionId, shard, index }` after each shard's COMMIT succeeds: the commit order, observable. */
   shardCommit: diagnosticsChannel.channel('shardtx:shard-commit'),
+  /** A {@link TransactionRetryEvent} before each whole-callback retry after a deadlock-class error: retries as a metric. */
+  transactionRetry: diagnosticsChannel.channel('shardtx:transaction-retry'),
 } as const

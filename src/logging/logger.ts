@@ -13,12 +13,31 @@ export interface ShardtxLogger {
   warn(obj: object, msg?: string): void
   info(obj: object, msg?: string): void
   debug(obj: object, msg?: string): void
+  /**
+   * pino's level check. When the logger has it and says a level is off, shardtx skips building
+   * events for that level (a debug event per cross-shard transaction formats a stack frame).
+   * Loggers without it (console) get every event.
+   */
+  isLevelEnabled?(level: string): boolean
 }
 
 const LEVELS = ['error', 'warn', 'info', 'debug'] as const
 
 /** A logger that drops everything; the default, so a library never writes to stdout uninvited. */
-export const silentLogger: ShardtxLogger = { error() {}, warn() {}, info() {}, debug() {} }
+export const silentLogger: ShardtxLogger = { error() {}, warn() {}, info() {}, debug() {}, isLevelEnabled: () => false }
+
+/**
+ * Whether events at `level` reach anyone: false only when the logger says so (pino's `isLevelEnabled`).
+ *
+ * @example
+ * ```ts
+ * levelEnabled(pino({ level: 'info' }), 'debug') // false
+ * levelEnabled(console, 'debug')                 // true
+ * ```
+ */
+export function levelEnabled(logger: ShardtxLogger, level: (typeof LEVELS)[number]): boolean {
+  return logger.isLevelEnabled === undefined || logger.isLevelEnabled(level)
+}
 
 /**
  * Checks a user-supplied logger at configuration time, so a wrong object fails at start-up with
@@ -38,12 +57,14 @@ export function validateLogger(value: unknown, option = 'logger'): ShardtxLogger
   }
   const logger = value as ShardtxLogger
   // Bind once so loggers that rely on `this` (pino, console) keep working when called as values.
-  return {
+  const bound: ShardtxLogger = {
     error: logger.error.bind(logger),
     warn: logger.warn.bind(logger),
     info: logger.info.bind(logger),
     debug: logger.debug.bind(logger),
   }
+  if (typeof logger.isLevelEnabled === 'function') bound.isLevelEnabled = logger.isLevelEnabled.bind(logger)
+  return bound
 }
 
 function describe(value: unknown): string {

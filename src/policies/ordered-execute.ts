@@ -4,7 +4,7 @@ import type { RoutedStatement } from '../routing/statement-router.js'
 import type { ShardMode } from '../transaction/lock-set-order.js'
 import { mergeResults } from '../transaction/result-merge.js'
 import { executeOnShard } from '../transaction/statement-executor.js'
-import { isLockWaitTimeout, refusesToWait, withoutLockWait } from './ordered-no-wait.js'
+import { isLockWaitTimeout, knownToRefuseWaits, refusesToWait, withoutLockWait } from './ordered-no-wait.js'
 
 /**
  * Runs one routed locking/writing statement on its shards, one after another in canonical order,
@@ -32,7 +32,8 @@ export async function runRoutedStatement(
     const mode = modes[i] ?? 'wait'
     let statement = routed.perShard?.get(shard) ?? builder
     if (mode !== 'wait') {
-      if (await refusesToWait(tx, shard)) statement = withoutLockWait(statement)
+      // Known after the first statement on the shard: no extra await on the hot path.
+      if (knownToRefuseWaits(tx.runtime, shard) ?? (await refusesToWait(tx, shard))) statement = withoutLockWait(statement)
       // Planned only where the no-wait form is known to work; a server that changed under us gets the cautious path.
       else if (mode === 'try') throw tx.doom(busy(shard))
     }

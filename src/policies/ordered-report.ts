@@ -1,4 +1,5 @@
 import { formatLocation } from '../errors.js'
+import { levelEnabled } from '../logging/logger.js'
 import { OriginRateLimiter } from '../logging/origin-rate-limiter.js'
 import type { TransactionState } from '../transaction/transaction-state.js'
 import type { Runtime } from '../transaction/runtime.js'
@@ -23,6 +24,7 @@ export interface LockRestartEvent extends LockRestart {
  * ```
  */
 export function reportLockRestart(tx: TransactionState, restart: LockRestart, maxLockRestarts: number): void {
+  if (!levelEnabled(tx.runtime.logger, 'debug')) return
   const origin = formatLocation(tx.origin)
   const decision = limiterOf(tx.runtime).decide(origin)
   if (!decision.emit) return

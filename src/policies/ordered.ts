@@ -43,6 +43,8 @@ interface Attempt {
   plans: WeakMap<RoutedStatement, Plan>
   /** The tail of this attempt's statement queue (see executeWrite). */
   queue: Promise<unknown>
+  /** The attempt as the canonical-order rule sees it; live views of participants and held rows. */
+  position: LockPosition
 }
 
 /** What beforeStatement decided for one statement. */
@@ -95,15 +97,17 @@ export const orderedPolicy: CrossShardPolicy = {
     const carry = tx.carry instanceof OrderedCarry ? tx.carry : undefined
     const pending = options.declared.clone()
     if (carry !== undefined) pending.addAll(carry.lockSet)
+    const held = new LockSet()
     attempts.set(tx, {
       options,
       pending,
-      held: new LockSet(),
+      held,
       learned: pending.clone(),
       restarts: carry?.restarts ?? 0,
       history: carry?.history ?? [],
       plans: new WeakMap(),
       queue: Promise.resolve(),
+      position: positionOf(tx, held),
     })
     return Promise.resolve()
   },
@@ -120,7 +124,7 @@ export const orderedPolicy: CrossShardPolicy = {
     const rank = (shard: string) => tx.runtime.shardMap.rank(shard)
     const { take } = catchUp(attempt.pending, { table: routed.table, shards: routed.shards, keysByShard, exclusive: keyed && routed.kind === 'write' }, rank)
     takeNow(tx, attempt, take)
-    const position = positionOf(tx, attempt)
+    const position = attempt.position
     const decision = decideStatement(position, { table: routed.table, shards: routed.shards, keysByShard })
     if (decision.action === 'restart') {
       throw tx.doom(restartOrGiveUp(tx, attempt, { table: routed.table, shard: decision.shard, above: decision.above, cause: decision.cause }))
@@ -145,7 +149,7 @@ export const orderedPolicy: CrossShardPolicy = {
     const exclusive = routed.method !== 'insert' && routed.keysByShard.size > 0 && (routed.kind === 'write' || builder._single.lock === 'forUpdate')
     const busy = (shard: string) => restartOrGiveUp(tx, attempt, { table: routed.table, shard, above: plan.above ?? shard, cause: 'busy' })
     return enqueue(attempt, async () => {
-      await lockRows(tx, plan.take)
+      if (!plan.take.isEmpty) await lockRows(tx, plan.take)
       return runRoutedStatement(
         tx,
         routed,
@@ -175,7 +179,7 @@ export const orderedPolicy: CrossShardPolicy = {
     if (attempt === undefined || request === CATCH_UP || request.statement !== undefined) return
     // An unrouted statement (tx.shard(name)) opening a session: its rows are unknown, only its shard is.
     attempt.learned.addShard(shard)
-    const above = joinOutOfOrder(positionOf(tx, attempt), shard)
+    const above = joinOutOfOrder(attempt.position, shard)
     if (above !== undefined) {
       throw tx.doom(restartOrGiveUp(tx, attempt, { table: request.table ?? '(raw SQL via tx.shard)', shard, above, cause: 'session' }))
     }
@@ -220,14 +224,14 @@ function enqueue<T>(attempt: Attempt, work: () => Promise<T>): Promise<T> {
   return run
 }
 
-function positionOf(tx: TransactionState, attempt: Attempt): LockPosition {
+function positionOf(tx: TransactionState, held: LockSet): LockPosition {
   const runtime = tx.runtime
   return {
     participants: tx.participants,
-    held: attempt.held,
+    held,
     isJoined: (shard) => tx.isParticipant(shard),
     rank: (shard) => runtime.shardMap.rank(shard),
-    canJoinWithoutWaiting: (shard) => runtime.health.unavailable(shard) === undefined && canAcquireWithoutWaiting(runtime.poolOf(shard)),
+    canJoinWithoutWaiting: (shard) => runtime.health.unavailable(shard) === undefined && canAcquireWithoutWaiting(runtime.sessionPoolOf(shard)),
     canRefuseToWait: (shard) => knownToRefuseWaits(runtime, shard) === true,
   }
 }

@@ -140,9 +140,10 @@ export interface CatchUpStatement {
  * ```
  */
 export function catchUp(pending: LockSet, statement: CatchUpStatement, rank: (shard: string) => number): { take: LockSet; folded: boolean } {
-  const take = new LockSet()
   const highest = statement.shards[statement.shards.length - 1]
-  if (pending.isEmpty || highest === undefined) return { take, folded: false }
+  // The common case (nothing declared, or all taken): no allocation per statement.
+  if (pending.isEmpty || highest === undefined) return NOTHING_TO_TAKE
+  const take = new LockSet()
   for (const shard of pending.shardsInOrder(rank)) {
     if (rank(shard) < rank(highest)) take.addAll(pending.take(shard))
   }
@@ -152,6 +153,9 @@ export function catchUp(pending: LockSet, statement: CatchUpStatement, rank: (sh
   if (!folded) take.addAll(own)
   return { take, folded }
 }
+
+/** What catchUp returns when there is nothing to take; never mutated (callers only read a take). */
+const NOTHING_TO_TAKE: { take: LockSet; folded: boolean } = Object.freeze({ take: new LockSet(), folded: false })
 
 /** The statement locks exactly the one pending row of its highest shard (or the shard has only a session entry). */
 function foldsInto(pending: LockSet, shard: string, statement: CatchUpStatement): boolean {

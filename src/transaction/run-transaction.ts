@@ -1,6 +1,7 @@
 import type { CrossShardPolicyName } from '../config/options.js'
 import { PartialCommitError, formatLocation, isRetryableError } from '../errors.js'
-import type { PartialCommitEvent, TransactionRetryEvent } from '../logging/events.js'
+import { CHANNELS, type PartialCommitEvent, type TransactionRetryEvent } from '../logging/events.js'
+import { levelEnabled } from '../logging/logger.js'
 import { policyNamed } from '../policies/registry.js'
 import { RestartAttempt, type TransactionOutcome } from '../policies/policy.js'
 import { backoffDelay, sleep } from './backoff.js'
@@ -36,16 +37,7 @@ export async function runTransaction<T>(runtime: Runtime, fn: (tx: ShardedTransa
       carry = undefined
       if (attempt >= options.maxAttempts || !isRetryableError(err)) throw err
       const delayMs = backoffDelay(attempt, runtime.config.retry)
-      const event: TransactionRetryEvent = {
-        event: 'shardtx.transaction_retry',
-        transactionId: (err as { transactionId?: string }).transactionId ?? '',
-        attempt,
-        maxAttempts: options.maxAttempts,
-        delayMs,
-        errorCode: (err as { code?: string }).code,
-        origin: formatLocation(options.origin.location),
-      }
-      runtime.logger.debug(event, `shardtx: retrying transaction from ${event.origin} after ${event.errorCode} (attempt ${attempt + 1} of ${options.maxAttempts})`)
+      reportRetry(runtime, err, attempt, options, delayMs)
       await sleep(delayMs)
     }
   }
@@ -78,6 +70,25 @@ async function runAttempt<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => P
   } finally {
     tx.close()
     tx.policy.finished(tx, outcome, performance.now() - started)
+  }
+}
+
+/** A retry goes to the diagnostics channel and the debug log; the event (and the origin's stack formatting) only if someone gets it. */
+function reportRetry(runtime: Runtime, err: unknown, attempt: number, options: RunOptions, delayMs: number): void {
+  const debug = levelEnabled(runtime.logger, 'debug')
+  if (!debug && !CHANNELS.transactionRetry.hasSubscribers) return
+  const event: TransactionRetryEvent = {
+    event: 'shardtx.transaction_retry',
+    transactionId: (err as { transactionId?: string }).transactionId ?? '',
+    attempt,
+    maxAttempts: options.maxAttempts,
+    delayMs,
+    errorCode: (err as { code?: string }).code,
+    origin: formatLocation(options.origin.location),
+  }
+  if (CHANNELS.transactionRetry.hasSubscribers) CHANNELS.transactionRetry.publish(event)
+  if (debug) {
+    runtime.logger.debug(event, `shardtx: retrying transaction from ${event.origin} after ${event.errorCode} (attempt ${attempt + 1} of ${options.maxAttempts})`)
   }
 }
 

@@ -27,18 +27,28 @@ export class Runtime {
   /** The distributed deadlock detector of this ShardedDb (see deadlock/ and docs/deadlock.md). */
   readonly deadlock: DeadlockDetector
   readonly #pools: ReadonlyMap<string, KnexClientLike>
+  readonly #sessionPools: ReadonlyMap<string, KnexClientLike>
   readonly #reporter: CrossShardReporter
 
-  constructor(config: ResolvedConfig, pools: ReadonlyMap<string, KnexClientLike>, compileClient: KnexClientLike) {
+  /**
+   * @param shardPools per shard, the plain pool and the session pool (transaction/session-pool.ts);
+   *   tests that need no sessions may pass the plain pools as both.
+   */
+  constructor(
+    config: ResolvedConfig,
+    shardPools: { pools: ReadonlyMap<string, KnexClientLike>; sessionPools: ReadonlyMap<string, KnexClientLike> },
+    compileClient: KnexClientLike,
+  ) {
     this.config = config
     this.compileClient = compileClient
     this.shardMap = config.shardMap
     this.router = new StatementRouter(config.tables, config.shardMap)
     this.logger = config.logger
     // Every pool is handed out guarded: acquires and statements are bounded by the shard's health.
-    const guarded = guardShardPools(config, pools)
+    const guarded = guardShardPools(config, shardPools)
     this.health = guarded.health
     this.#pools = guarded.pools
+    this.#sessionPools = guarded.sessionPools
     this.#reporter = new CrossShardReporter(config.logger, config.warnings.intervalMs)
     this.deadlock = createDeadlockDetector(config)
   }
@@ -46,6 +56,13 @@ export class Runtime {
   poolOf(shard: string): KnexClientLike {
     const pool = this.#pools.get(shard)
     if (pool === undefined) throw new Error(`shardtx internal error: no pool for shard ${shard}`)
+    return pool
+  }
+
+  /** The pool whose connections serve this shard's transaction sessions (autocommit off: no BEGIN needed). */
+  sessionPoolOf(shard: string): KnexClientLike {
+    const pool = this.#sessionPools.get(shard)
+    if (pool === undefined) throw new Error(`shardtx internal error: no session pool for shard ${shard}`)
     return pool
   }
 

@@ -1,6 +1,7 @@
 import { closeConnection, wasClosed } from '../health/close-connection.js'
 import { shardGuardOf } from '../health/guarded-client.js'
 import type { KnexClientLike, RawConnection } from '../knex/client.js'
+import { startsTransactionsImplicitly } from './session-pool.js'
 
 /**
  * Told when a session starts and before its connection leaves it: the deadlock detector maps
@@ -47,15 +48,20 @@ export class ShardSession {
     this.client = bound
   }
 
-  /** Takes a connection from the shard's pool and starts a transaction on it. */
+  /**
+   * Takes a connection from the shard's pool and starts a transaction on it: with BEGIN, or, on a
+   * session pool (autocommit off, see session-pool.ts), implicitly at the first statement.
+   */
   static async open(shard: string, pool: KnexClientLike, observer?: SessionObserver): Promise<ShardSession> {
     const connection = (await pool.acquireConnection()) as RawConnection
     const session = new ShardSession(shard, pool, connection, undefined)
-    try {
-      await session.#send('BEGIN')
-    } catch (err) {
-      await session.#discard(err)
-      throw err
+    if (!startsTransactionsImplicitly(pool)) {
+      try {
+        await session.#send('BEGIN')
+      } catch (err) {
+        await session.#discard(err)
+        throw err
+      }
     }
     session.#observer = observer
     observer?.opened(session)

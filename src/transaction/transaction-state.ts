@@ -108,7 +108,7 @@ export class TransactionState {
     if (existing) return existing
     this.policy.admit(this, shard, request)
     // The detector learns the session's connection id, and withdraws what it published before release.
-    const session = ShardSession.open(shard, this.runtime.poolOf(shard), this.runtime.deadlock.sessionObserver(this))
+    const session = ShardSession.open(shard, this.runtime.sessionPoolOf(shard), this.runtime.deadlock.sessionObserver(this))
     session.catch(() => undefined) // observed by whoever awaits it; never an unhandled rejection
     this.#sessions.set(shard, session)
     this.participants.push(shard)

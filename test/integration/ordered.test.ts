@@ -35,7 +35,7 @@ afterEach(async () => {
 /** Runs the incident workload under `ordered` and returns what the acceptance criteria look at. */
 async function incident(form: string, options: (t: Transfer) => TransactionOptions) {
   shards = await createTestShards({ names: keyrangeNames(4) })
-  const { retries, logger } = retryCountingLogger()
+  const { retries, logger, stop } = retryCountingLogger()
   // 64 connections per shard: every worker can hold a session on every shard it touches.
   // connectTimeoutMs is also the health-probe bound (docs/resilience.md): on this shared 2-core
   // machine, with 64 workers and other test runs, a fresh probe connection can take more than the
@@ -53,6 +53,7 @@ async function incident(form: string, options: (t: Transfer) => TransactionOptio
     }, options(t)),
   )
   const seconds = (performance.now() - started) / 1000
+  stop()
   const errnos = run.failed.map((f) => (f.error as { errno?: number }).errno)
   const lockWaitTimeouts = errnos.filter((n) => n === 1205).length + (retries.get('ER_LOCK_WAIT_TIMEOUT') ?? 0)
   const deadlockRetries = retries.get('ER_LOCK_DEADLOCK') ?? 0

@@ -8,6 +8,7 @@
  *   (transfer_id, account_id) makes a duplicate impossible to hide), and a transfer that failed
  *   left none: `checkBank` verifies both against the ledger itself.
  */
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { createShardedDb, type ShardedDb, type ShardedDbOptions } from '../../src/index.js'
 import type { TestShards } from './shard-databases.js'
 
@@ -212,19 +213,32 @@ export async function runConcurrently<T>(
 }
 
 /**
- * A logger that counts whole-transaction retries by error code (from `shardtx.transaction_retry`
- * events), so a workload can report how many deadlock-class errors it absorbed.
+ * Counts whole-transaction retries by error code, from the `shardtx:transaction-retry` diagnostics
+ * channel, so a workload can report how many deadlock-class errors it absorbed. Its logger is what
+ * a service runs in production: pino-like at info level (`isLevelEnabled('debug')` is false), so
+ * shardtx skips building debug events, and nothing is printed. Call `stop()` when done.
+ *
+ * @example
+ * ```ts
+ * const { retries, logger, stop } = retryCountingLogger()
+ * const bank = await setupBank(shards, { perShard: 16, options: { logger } })
+ * // ... run transfers, then:
+ * stop(); retries.get('ER_LOCK_DEADLOCK')
+ * ```
  */
 export function retryCountingLogger() {
   const retries = new Map<string, number>()
+  const onRetry = (message: unknown) => {
+    const code = String((message as { errorCode?: string }).errorCode)
+    retries.set(code, (retries.get(code) ?? 0) + 1)
+  }
+  diagnosticsChannel.subscribe('shardtx:transaction-retry', onRetry)
   const logger = {
     error() {},
     warn() {},
     info() {},
-    debug(obj: object) {
-      const e = obj as { event?: string; errorCode?: string }
-      if (e.event === 'shardtx.transaction_retry') retries.set(String(e.errorCode), (retries.get(String(e.errorCode)) ?? 0) + 1)
-    },
+    debug() {},
+    isLevelEnabled: (level: string) => level !== 'debug',
   }
-  return { retries, logger }
+  return { retries, logger, stop: () => void diagnosticsChannel.unsubscribe('shardtx:transaction-retry', onRetry) }
 }

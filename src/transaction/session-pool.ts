@@ -1,0 +1,55 @@
+import type { KnexClientLike } from '../knex/client.js'
+
+/**
+ * Each shard has two pools: the plain one (`db.shard(name)`, reads outside a transaction, the
+ * split intent log) and this one, whose connections only ever serve transaction sessions.
+ *
+ * Its connections run with `autocommit = 0`, set once when the connection is made. A session
+ * then needs no `BEGIN`: InnoDB starts the transaction at the session's first statement, exactly
+ * where a `BEGIN` (without `WITH CONSISTENT SNAPSHOT`) would have let it start, and `COMMIT` or
+ * `ROLLBACK` ends it. That is one round trip fewer per shard per transaction, which on a CPU-bound
+ * machine is throughput: bench/RESULTS.md measures it. A connection always leaves a session
+ * after COMMIT or ROLLBACK (or is closed), so it returns to the pool with no transaction open.
+ * The plain pool keeps `autocommit = 1`, so `db.shard(name)` behaves as plain knex.
+ */
+const IMPLICIT_TRANSACTIONS = Symbol('shardtx.implicitTransactions')
+
+/** The SQL that turns a fresh connection into a session-pool connection. */
+export const SESSION_POOL_INIT_SQL = 'SET SESSION autocommit = 0'
+
+/**
+ * knex pool settings for a shard's session pool: `afterCreate` runs {@link SESSION_POOL_INIT_SQL}
+ * on every new connection before the pool hands it out.
+ *
+ * @example
+ * ```ts
+ * knexFactory({ client: 'mysql2', connection, pool: { min: 0, max: 10, ...sessionPoolHooks() } })
+ * ```
+ */
+export function sessionPoolHooks(): { afterCreate: (connection: unknown, done: (err: Error | null, connection: unknown) => void) => void } {
+  return {
+    afterCreate(connection, done) {
+      ;(connection as { query(sql: string, cb: (err: Error | null) => void): void }).query(SESSION_POOL_INIT_SQL, (err) => done(err, connection))
+    },
+  }
+}
+
+/**
+ * Marks `client` (a knex client whose pool was made with {@link sessionPoolHooks}) so sessions on
+ * it skip BEGIN. Clients derived from it with `Object.create` (the health guard's) inherit the mark.
+ *
+ * @example
+ * ```ts
+ * const sessions = markSessionPool(clientOf(sessionKnex))
+ * startsTransactionsImplicitly(sessions) // true
+ * ```
+ */
+export function markSessionPool<C extends KnexClientLike>(client: C): C {
+  ;(client as C & { [IMPLICIT_TRANSACTIONS]?: true })[IMPLICIT_TRANSACTIONS] = true
+  return client
+}
+
+/** True for a client made by {@link markSessionPool}: its connections start transactions by themselves. */
+export function startsTransactionsImplicitly(client: KnexClientLike): boolean {
+  return (client as { [IMPLICIT_TRANSACTIONS]?: true })[IMPLICIT_TRANSACTIONS] === true
+}
