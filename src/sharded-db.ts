@@ -16,7 +16,7 @@ import { splitCoordinatorOf, type RecoverOptions, type RecoveryReport } from './
 import { CallSite } from './transaction/call-site.js'
 import { runTransaction } from './transaction/run-transaction.js'
 import { Runtime } from './transaction/runtime.js'
-import { markSessionPool, sessionPoolHooks } from './transaction/session-pool.js'
+import { forwardQueryEvents, markSessionPool, sessionPoolHooks } from './transaction/session-pool.js'
 import type { ShardedTransaction } from './transaction/tx-handle.js'
 
 /**
@@ -141,6 +141,8 @@ class ShardedDbImpl implements ShardedDb {
     this.#sessionKnexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!, true)]))
     const pools = new Map<string, KnexClientLike>([...this.#knexes].map(([name, k]) => [name, clientOf(k)]))
     const sessionPools = new Map<string, KnexClientLike>([...this.#sessionKnexes].map(([name, k]) => [name, markSessionPool(clientOf(k))]))
+    // `db.shard(name).on('query', ...)` keeps seeing every statement of the shard, transactions included.
+    for (const [name, k] of this.#sessionKnexes) forwardQueryEvents(clientOf(k), clientOf(this.#knexes.get(name)!))
     this.#runtime = new Runtime(config, { pools, sessionPools }, clientOf(createCompileOnlyKnex()))
     this.#recovery = new RecoveryScheduler(() => splitCoordinatorOf(this.#runtime), config.split, config.logger)
     this.#recovery.start()

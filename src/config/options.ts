@@ -268,17 +268,20 @@ export interface TransactionOptions {
   /** Overrides `retry.maxAttempts` for this transaction. */
   maxAttempts?: number
   /**
-   * `ordered` only: rows to lock before the callback runs, by table and shard key value. They are
-   * locked exclusively, shard by shard in canonical order, keys sorted, so the callback runs with
-   * its cross-shard locks already held and never restarts for them. Name rows that exist; rows the
-   * callback inserts need no entry. Without `lock`, the lock set is learned (see `maxLockRestarts`).
+   * `ordered` only: rows to lock, by table and shard key value. They are locked exclusively, shard
+   * by shard in canonical order, keys sorted, each shard's before any statement of the callback
+   * reaches that shard (or a shard above it), so every statement finds them held and the
+   * transaction never restarts for them; rows the callback never reaches are locked before commit.
+   * Name rows that exist; rows the callback inserts need no entry. Without `lock`, the lock set is
+   * learned (see `maxLockRestarts`).
    * @example { crossShard: 'ordered', lock: { accounts: [from, to] } }
    * @default undefined (learned)
    */
   lock?: Record<string, readonly ShardKey[]>
   /**
    * `ordered` only: how many times an attempt may restart because a statement reached for rows on a
-   * shard ranked below one it already held (each restart takes everything seen so far up front).
+   * shard ranked below one it already held and could not take them without waiting (busy rows, or
+   * MySQL); each restart takes everything seen so far in canonical order.
    * Past it the transaction fails with `SHARDTX_LOCK_SET_UNSTABLE`. From 0 to 100.
    * @default 3
    */

@@ -60,7 +60,7 @@ export class LockSetUnstableError extends ShardtxError implements TransactionFac
       `Transaction ${facts.transactionId} (opened at ${formatLocation(facts.origin)}) under crossShard: 'ordered' still reached ` +
         `out of canonical shard order after ${maxLockRestarts} restart${maxLockRestarts === 1 ? '' : 's'} (maxLockRestarts): ` +
         restarts.map(describeRestart).join('; ') +
-        `. Each restart locked what the previous attempt touched, up front and in order, yet the next attempt touched something else: ` +
+        `. Each restart locked what the previous attempt touched or found busy, in canonical order, yet the next attempt reached for something else: ` +
         `the rows this transaction locks change from attempt to attempt (they depend on what it reads, on time or on chance). ` +
         `Nothing was committed. To fix: declare the rows up front, db.transaction(fn, { crossShard: 'ordered', ` +
         `lock: { ${tables.filter((t) => !t.startsWith('(')).map((t) => `${t}: [/* keys */]`).join(', ') || 'table: [/* keys */]'} } }), ` +

@@ -5,7 +5,7 @@ import type { TransactionState } from '../transaction/transaction-state.js'
 import type { Runtime } from '../transaction/runtime.js'
 import { describeReach, type LockRestart } from './ordered-errors.js'
 
-/** Logged at debug level when an `ordered` attempt restarts to take a grown lock set up front. */
+/** Logged at debug level when an `ordered` attempt restarts to take a grown lock set in canonical order. */
 export interface LockRestartEvent extends LockRestart {
   event: 'shardtx.lock_restart'
   transactionId: string
@@ -33,7 +33,7 @@ export function reportLockRestart(tx: TransactionState, restart: LockRestart, ma
     event,
     `shardtx: ordered transaction ${tx.id} from ${origin} restarts (attempt ${restart.attempt} of at most ${maxLockRestarts + 1}): ` +
       `it reached for ${describeReach(restart)}, not held, while it held shard ${restart.above}; ` +
-      `the next attempt takes them up front in canonical order`,
+      `the next attempt takes them in canonical order`,
   )
 }
 

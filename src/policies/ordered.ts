@@ -15,7 +15,7 @@ import { RestartAttempt, type CrossShardPolicy } from './policy.js'
 /** What a restarted attempt hands to the next one (as `tx.carry`). */
 class OrderedCarry {
   constructor(
-    /** Everything the restarted attempt locked or reached for: the next attempt takes it up front. */
+    /** Everything the restarted attempt locked or reached for: the next attempt takes it in canonical order. */
     readonly lockSet: LockSet,
     /** Restarts so far, for the `maxLockRestarts` bound. */
     readonly restarts: number,
@@ -35,7 +35,7 @@ interface Attempt {
   pending: LockSet
   /** Rows this attempt holds exclusively (or will, once the statements already issued have run). */
   held: LockSet
-  /** What the next attempt would take up front if this one restarts: held rows, plus every row and shard reached for. */
+  /** What the next attempt would take in canonical order if this one restarts: held rows, plus every row and shard reached for. */
   learned: LockSet
   restarts: number
   history: readonly LockRestart[]
@@ -248,6 +248,6 @@ function restartOrGiveUp(tx: TransactionState, attempt: Attempt, what: Omit<Lock
   reportLockRestart(tx, restart, attempt.options.maxLockRestarts)
   return new RestartAttempt(
     new OrderedCarry(lockSet, attempt.restarts + 1, history),
-    `ordered: ${what.table} on shard ${what.shard} reached for after shard ${what.above}; restarting with the lock set taken up front`,
+    `ordered: ${what.table} on shard ${what.shard} reached for after shard ${what.above}; restarting with the lock set taken in canonical order`,
   )
 }

@@ -25,7 +25,7 @@ export interface OrderedStatement {
 export interface LockPosition {
   /** Shards the transaction participates in (holds locks or a session on), in any order. */
   participants: readonly string[]
-  /** Rows the transaction already holds exclusively (its up-front lock set, and rows it wrote). */
+  /** Rows the transaction already holds exclusively (declared rows taken so far, and rows it wrote). */
   held: LockSet
   /** Whether the transaction already has a session (a connection inside BEGIN) on `shard`. */
   isJoined(shard: string): boolean

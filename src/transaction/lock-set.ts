@@ -3,7 +3,7 @@ import { keyIdentity } from '../routing/shard-key-extraction.js'
 
 /**
  * Rows to lock, grouped shard -> table -> keys, plus shards to open a session on without locking
- * anything (a transaction will insert there). The `ordered` policy acquires a lock set up front,
+ * anything (a transaction will insert there). The `ordered` policy acquires a lock set in canonical order,
  * shard by shard in canonical order, and carries a grown one from a restarted attempt to the next.
  *
  * Keys are deduplicated by {@link keyIdentity} (42, 42n and '42' name the same row). Pure data:

@@ -49,6 +49,25 @@ export function markSessionPool<C extends KnexClientLike>(client: C): C {
   return client
 }
 
+/** knex's statement events, which `db.shard(name).on(...)` listeners expect for every statement of the shard. */
+const QUERY_EVENTS = ['start', 'query', 'query-error', 'query-response'] as const
+
+/**
+ * Re-emits the session pool's statement events on the shard's plain client, so a listener on
+ * `db.shard(name)` (knex's `on('query', ...)`) sees transaction statements as it did before the
+ * session pool existed.
+ *
+ * @example
+ * ```ts
+ * forwardQueryEvents(clientOf(sessionKnex), clientOf(plainKnex))
+ * ```
+ */
+export function forwardQueryEvents(from: KnexClientLike, to: KnexClientLike): void {
+  const source = from as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }
+  const target = to as unknown as { emit(event: string, ...args: unknown[]): boolean }
+  for (const event of QUERY_EVENTS) source.on(event, (...args) => target.emit(event, ...args))
+}
+
 /** True for a client made by {@link markSessionPool}: its connections start transactions by themselves. */
 export function startsTransactionsImplicitly(client: KnexClientLike): boolean {
   return (client as { [IMPLICIT_TRANSACTIONS]?: true })[IMPLICIT_TRANSACTIONS] === true
