@@ -28,8 +28,13 @@ export default async function orderedSection({ db, shards, heading }: Ctx): Prom
     db.transaction((tx) => (attemptsOfB++, transfer(tx, 'ordered-B', 4, 1, 2)), { crossShard: 'ordered' }),
   ])
   console.log(`  A: ${a.status}, B: ${b.status}, both done after ${Math.round(performance.now() - started)} ms`)
-  console.log(`  B's callback ran ${attemptsOfB} time(s): it starts on shard 80-, so its first attempt stops before locking`)
-  console.log('  on -80 (a lower shard), rolls back, and runs again with both rows locked up front, -80 first.')
+  if (attemptsOfB === 1) {
+    console.log("  B's callback ran once: it starts on shard 80-, and row 1 on -80 (a lower shard) was free, so it took")
+    console.log('  it without waiting (a statement that cannot wait cannot close a cycle of waits).')
+  } else {
+    console.log(`  B's callback ran ${attemptsOfB} times: it starts on shard 80-, and row 1 on -80 (a lower shard) could not be`)
+    console.log('  taken without waiting (A had it), so B rolled back and ran again with both rows locked in order, -80 first.')
+  }
   const rows = await db.transaction((tx) => tx('accounts').whereIn('id', [1, 4]).select('id', 'balance'))
   const ledger = (await shards.query('-80', "SELECT COUNT(*) AS n FROM ledger WHERE transfer_id LIKE 'ordered-%'"))[0].n +
     (await shards.query('80-', "SELECT COUNT(*) AS n FROM ledger WHERE transfer_id LIKE 'ordered-%'"))[0].n

@@ -43,6 +43,8 @@ export async function runRoutedStatement(
       if (mode === 'try' && isLockWaitTimeout(err)) throw tx.doom(busy(shard))
       throw err
     }
+    // Learn the server's flavour at first contact, so later statements below the top can be tried.
+    if (knownToRefuseWaits(tx.runtime, shard) === undefined) await refusesToWait(tx, shard)
     afterShard(shard)
   }
   return results.length === 1 ? results[0] : mergeResults(routed.method, results)
