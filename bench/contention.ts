@@ -3,7 +3,7 @@
  * single-shard baseline. Not a test: it prints a table (markdown) for bench/RESULTS.md.
  *
  *   npx tsx bench/contention.ts [--shards 2,4,16] [--accounts-per-shard 16,333] [--transfers 2000]
- *                               [--workers 64] [--bound-seconds 20] [--warmup 500] [--only ordered]
+ *                               [--workers 64] [--bound-seconds 20] [--warmup 500] [--rounds 3] [--only ordered]
  *
  * Each row gets fresh shard databases and a fresh bank (test/support/bank.ts), runs `--warmup`
  * transfers that are not measured (so no row pays for a cold JIT or cold pools), then its transfers
@@ -21,6 +21,9 @@
  *   so the rows measure what each approach costs per transfer.
  *
  * The machine may be shared: absolute numbers are noisy, the ratios to the baseline are what count.
+ * So every setting runs `--rounds` times, rows in a rotated order each round (no row always runs
+ * first or last), and the table shows each row's median round, with the ratio to the baseline
+ * in every round beside it. Rows that stall (naive) run in the first round only.
  */
 import os from 'node:os'
 import { parseArgs } from 'node:util'
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     'accounts-per-shard': { type: 'string', default: '16,333' },
     'bound-seconds': { type: 'string', default: '20' },
     warmup: { type: 'string', default: '500' },
+    rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
   },
 })
@@ -49,6 +53,7 @@ const options = {
   boundMs: positive('bound-seconds', values['bound-seconds']) * 1000,
   warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup),
 }
+const rounds = positive('rounds', values.rounds)
 const rows = WORKLOADS.filter((w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE || w.name.startsWith('raw mysql2 floor'))
 
 function positive(name: string, value: string): number {
@@ -61,35 +66,72 @@ async function main(): Promise<void> {
   const server = await serverFacts()
   console.log(
     `bench/contention: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${server}, ` +
-      `${options.workers} workers, ${options.transfers} transfers per row after ${options.warmup} unmeasured, ${accountCounts.join(' and ')} accounts per shard, ` +
+      `${options.workers} workers, ${options.transfers} transfers per row after ${options.warmup} unmeasured, ${rounds} rounds (medians shown), ${accountCounts.join(' and ')} accounts per shard, ` +
       `naive rows bounded to ${options.boundMs / 1000} s with innodb_lock_wait_timeout = ${NAIVE_LOCK_WAIT_SECONDS} s\n`,
   )
-  const results: RowResult[] = []
-  for (const accountsPerShard of accountCounts) {
-    for (const shardCount of shardCounts) {
-      for (const workload of rows) {
-        const result = await runRow(workload, { shardCount, accountsPerShard, ...options })
-        results.push(result)
-        console.error(`  ${accountsPerShard} accounts/shard, ${shardCount} shards, ${workload.name}: ${result.committed}/${result.attempted} in ${result.seconds.toFixed(1)} s`)
-        for (const failure of result.failures) console.error(`    ${failure}`)
+  const rounds_: RowResult[][] = []
+  for (let round = 0; round < rounds; round++) {
+    const results: RowResult[] = []
+    for (const accountsPerShard of accountCounts) {
+      for (const shardCount of shardCounts) {
+        for (const workload of rotate(rows, round)) {
+          if (round > 0 && workload.boundMs !== undefined) continue // stalls by design: once is enough
+          const result = await runRow(workload, { shardCount, accountsPerShard, ...options })
+          results.push(result)
+          console.error(
+            `  round ${round + 1}, ${accountsPerShard} accounts/shard, ${shardCount} shards, ${workload.name}: ${result.committed}/${result.attempted} in ${result.seconds.toFixed(1)} s`,
+          )
+          for (const failure of result.failures) console.error(`    ${failure}`)
+        }
       }
     }
+    rounds_.push(results)
   }
-  console.log(table(results))
-  console.log('\n' + floorTable(results))
+  const medians = medianRounds(rounds_)
+  console.log(table(medians, rounds_))
+  console.log('\n' + floorTable(medians))
   console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 }
 
-function table(results: RowResult[]): string {
+const sameSetting = (a: RowResult, b: RowResult) => a.shards === b.shards && a.accountsPerShard === b.accountsPerShard
+
+/** `rows` starting at position `round` (mod length), so each row takes every place in turn. */
+function rotate<T>(rows: readonly T[], round: number): T[] {
+  const k = round % rows.length
+  return [...rows.slice(k), ...rows.slice(0, k)]
+}
+
+/** Per setting and row, the round with the median throughput (the lower middle for an even count), in table order. */
+function medianRounds(rounds: RowResult[][]): RowResult[] {
+  const out: RowResult[] = []
+  for (const first of rounds[0]!) {
+    const runs = rounds.flatMap((r) => r.filter((x) => sameSetting(x, first) && x.workload === first.workload))
+    runs.sort((a, b) => a.transfersPerSecond - b.transfersPerSecond)
+    out.push(runs[Math.floor((runs.length - 1) / 2)]!)
+  }
+  // Table order: settings as run, rows in WORKLOADS order.
+  const order = (r: RowResult) => WORKLOADS.findIndex((w) => w.name === r.workload)
+  return out.sort((a, b) => a.accountsPerShard - b.accountsPerShard || a.shards - b.shards || order(a) - order(b))
+}
+
+function table(results: RowResult[], rounds: RowResult[][]): string {
   const lines = [
-    '| accounts/shard | shards | row | committed / started | transfers/s | vs single-shard | p50 | p99 | lock-wait timeouts | deadlock retries | restarts |',
-    '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| accounts/shard | shards | row | committed / started | transfers/s | vs single-shard | each round vs its baseline | p50 | p99 | lock-wait timeouts | deadlock retries | restarts |',
+    '|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
   ]
   for (const r of results) {
-    const baseline = results.find((b) => b.shards === r.shards && b.accountsPerShard === r.accountsPerShard && b.workload === BASELINE)
+    const baseline = results.find((b) => sameSetting(b, r) && b.workload === BASELINE)
     const ratio = baseline && baseline.transfersPerSecond > 0 ? `${(r.transfersPerSecond / baseline.transfersPerSecond).toFixed(2)}x` : '-'
+    const perRound = rounds
+      .map((round) => {
+        const row = round.find((x) => sameSetting(x, r) && x.workload === r.workload)
+        const base = round.find((x) => sameSetting(x, r) && x.workload === BASELINE)
+        return row && base && base.transfersPerSecond > 0 ? (row.transfersPerSecond / base.transfersPerSecond).toFixed(2) : undefined
+      })
+      .filter((x) => x !== undefined)
+      .join(' ')
     lines.push(
-      `| ${r.accountsPerShard} | ${r.shards} | ${r.workload} | ${r.committed} / ${r.attempted} | ${r.transfersPerSecond.toFixed(0)} | ${ratio} | ` +
+      `| ${r.accountsPerShard} | ${r.shards} | ${r.workload} | ${r.committed} / ${r.attempted} | ${r.transfersPerSecond.toFixed(0)} | ${ratio} | ${perRound} | ` +
         `${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} | ${r.lockWaitTimeouts} | ${r.deadlockRetries} | ${r.restarts} |`,
     )
   }
