@@ -127,6 +127,20 @@ describe('declared lock set', () => {
     expect(seen).toEqual({ lockedBeforeRead: [false, false], lockedAfterRead: [true, true] })
   })
 
+  it('raw SQL through tx.shard(name) also finds the declared rows up to its shard locked first', async () => {
+    const [a, b] = [LOW[3]!, HIGH[3]!]
+    let lockedAfterRaw: boolean[] = []
+    const attempts = await counted(
+      async (tx) => {
+        await tx.shard('80-').raw('UPDATE accounts SET balance = balance + 0 WHERE id = ?', [b])
+        lockedAfterRaw = [await isLocked(a), await isLocked(b)]
+      },
+      { lock: { accounts: [a, b] } },
+    )
+    expect(attempts).toBe(1)
+    expect(lockedAfterRaw).toEqual([true, true])
+  })
+
   it('declared rows the callback never reaches are still locked before commit', async () => {
     const [a, b] = [LOW[2]!, HIGH[2]!]
     const holder = await holdRows([b])
