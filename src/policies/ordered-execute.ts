@@ -4,7 +4,7 @@ import type { RoutedStatement } from '../routing/statement-router.js'
 import type { ShardMode } from '../transaction/lock-set-order.js'
 import { mergeResults } from '../transaction/result-merge.js'
 import { executeOnShard } from '../transaction/statement-executor.js'
-import { isLockWaitTimeout, knownToRefuseWaits, refusesToWait, withoutLockWait } from './ordered-no-wait.js'
+import { isLockWaitTimeout, knownToRefuseWaits, noWaitClientOf, refusesToWait } from './ordered-no-wait.js'
 
 /**
  * Runs one routed locking/writing statement on its shards, one after another in canonical order,
@@ -30,15 +30,17 @@ export async function runRoutedStatement(
   const results: unknown[] = []
   for (const [i, shard] of routed.shards.entries()) {
     const mode = modes[i] ?? 'wait'
-    let statement = routed.perShard?.get(shard) ?? builder
+    const statement = routed.perShard?.get(shard) ?? builder
+    let noWait = false
     if (mode !== 'wait') {
       // Known after the first statement on the shard: no extra await on the hot path.
-      if (knownToRefuseWaits(tx.runtime, shard) ?? (await refusesToWait(tx, shard))) statement = withoutLockWait(statement)
+      noWait = knownToRefuseWaits(tx.runtime, shard) ?? (await refusesToWait(tx, shard))
       // Planned only where the no-wait form is known to work; a server that changed under us gets the cautious path.
-      else if (mode === 'try') throw tx.doom(busy(shard))
+      if (!noWait && mode === 'try') throw tx.doom(busy(shard))
     }
     try {
-      results.push(await executeOnShard(tx, shard, statement, { readOnly: false, callSite: request.callSite, lockWaitExpected: mode === 'try' }))
+      const options = { readOnly: false, callSite: request.callSite, lockWaitExpected: mode === 'try', clientFor: noWait ? noWaitClientOf : undefined }
+      results.push(await executeOnShard(tx, shard, statement, options))
     } catch (err) {
       if (mode === 'try' && isLockWaitTimeout(err)) throw tx.doom(busy(shard))
       throw err

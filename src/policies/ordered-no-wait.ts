@@ -1,4 +1,5 @@
-import type { KnexBuilderInternals } from '../knex/builder-internals.js'
+import type { KnexClientLike } from '../knex/client.js'
+import type { ShardSession } from '../transaction/shard-session.js'
 import type { Runtime } from '../transaction/runtime.js'
 import { executeOnShard } from '../transaction/statement-executor.js'
 import type { TransactionState } from '../transaction/transaction-state.js'
@@ -39,7 +40,7 @@ export function knownToRefuseWaits(runtime: Runtime, shard: string): boolean | u
  *
  * @example
  * ```ts
- * if (await refusesToWait(tx, shard)) statement = withoutLockWait(statement)
+ * const client = (await refusesToWait(tx, shard)) ? noWaitClientOf(session) : session.client
  * ```
  */
 export async function refusesToWait(tx: TransactionState, shard: string): Promise<boolean> {
@@ -61,25 +62,39 @@ export async function refusesToWait(tx: TransactionState, shard: string): Promis
   return answer
 }
 
+/** knex's per-dialect statement hook (`Client_MySQL.prototype._query`), as the health guard wraps it. */
+interface QueryHook {
+  _query(connection: unknown, obj: { sql: string } | string): Promise<unknown>
+}
+
+/** One no-wait client per session: made once, so no statement pays for deriving it. */
+const noWaitClients = new WeakMap<ShardSession, KnexClientLike>()
+
 /**
- * A view of `builder` whose SQL carries the no-wait prefix; results keep knex's shape (the method
- * is unchanged). A prototype-chained view rather than `builder.clone()`: cloning copies every
- * statement part and was a measurable share of the policy's CPU (bench/RESULTS.md); the view
- * reads through to the builder and only its `toSQL` differs.
+ * A client for `session` whose statements carry the no-wait prefix. It is the session's own
+ * client (same connection, same health guard) with knex's `_query` hook prepending the prefix, so
+ * the builder is neither cloned nor wrapped and results keep knex's shape. Deriving an object
+ * from the builder per statement was measurable (bench/RESULTS.md: ~70 us of Node CPU per
+ * transfer); the client is derived once per session.
  *
  * @example
  * ```ts
- * withoutLockWait(builder).toSQL().sql // 'SET STATEMENT innodb_lock_wait_timeout=0 FOR update `accounts` ...'
+ * await executeOnShard(tx, shard, builder, { readOnly: false, callSite, clientFor: noWaitClientOf })
+ * // sends: SET STATEMENT innodb_lock_wait_timeout=0 FOR update `accounts` set ...
  * ```
  */
-export function withoutLockWait(builder: KnexBuilderInternals): KnexBuilderInternals {
-  const view = Object.create(builder) as KnexBuilderInternals
-  view.toSQL = () => {
-    const compiled = builder.toSQL() as { sql: string } | { sql: string }[]
-    const prefix = (c: { sql: string }) => ({ ...c, sql: NO_WAIT_PREFIX + c.sql })
-    return Array.isArray(compiled) ? compiled.map(prefix) : prefix(compiled)
+export function noWaitClientOf(session: ShardSession): KnexClientLike {
+  let client = noWaitClients.get(session)
+  if (client === undefined) {
+    const base = session.client as KnexClientLike & QueryHook
+    const derived = Object.create(base) as KnexClientLike & QueryHook
+    derived._query = function noWaitQuery(this: unknown, connection, obj) {
+      const prefixed = typeof obj === 'string' ? NO_WAIT_PREFIX + obj : { ...obj, sql: NO_WAIT_PREFIX + obj.sql }
+      return base._query.call(this, connection, prefixed)
+    }
+    noWaitClients.set(session, (client = derived))
   }
-  return view
+  return client
 }
 
 /** ER_LOCK_WAIT_TIMEOUT: what a no-wait statement fails with when its rows are busy. */

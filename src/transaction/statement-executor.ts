@@ -4,6 +4,7 @@ import type { KnexClientLike } from '../knex/client.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
 import type { CallSite } from './call-site.js'
 import { emptyResult, mergeResults } from './result-merge.js'
+import type { ShardSession } from './shard-session.js'
 import type { TransactionState } from './transaction-state.js'
 
 /**
@@ -91,6 +92,8 @@ export interface OnShardOptions {
    * (1205) itself: it does not doom the transaction here. Default false.
    */
   lockWaitExpected?: boolean
+  /** The client to run on, derived from the session's (e.g. one that rewrites the SQL); default the session's own. */
+  clientFor?: (session: ShardSession) => KnexClientLike
 }
 
 /** Runs a statement on one shard, outside routing: unrouted user statements and policies' own statements. */
@@ -103,7 +106,8 @@ export function executeOnShard(tx: TransactionState, shard: string, builder: unk
       if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.runtime.poolOf(shard), builder)
       const joining = existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite })
       const session = await joining.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
-      return runOn(tx, shard, session.client, builder, true, options.lockWaitExpected === true)
+      const client = options.clientFor === undefined ? session.client : options.clientFor(session)
+      return runOn(tx, shard, client, builder, true, options.lockWaitExpected === true)
     })(),
   )
 }
