@@ -280,6 +280,19 @@ export const DEADLOCK_CLASS_ERRNOS: ReadonlySet<number> = new Set([
   1205, // ER_LOCK_WAIT_TIMEOUT: only the statement was rolled back; we roll back the rest
 ])
 
+/**
+ * ER_LOCK_WAIT_TIMEOUT (1205): the statement waited longer than `innodb_lock_wait_timeout`, or,
+ * sent with a lock wait timeout of 0, found its rows locked and was refused at once.
+ *
+ * @example
+ * ```ts
+ * isLockWaitTimeout({ errno: 1205 }) // true
+ * ```
+ */
+export function isLockWaitTimeout(err: unknown): boolean {
+  return (err as { errno?: unknown } | null)?.errno === 1205
+}
+
 /** True for errors that a whole-transaction retry is expected to fix. */
 export function isRetryableError(err: unknown): boolean {
   if (err instanceof ShardtxError) return err.retryable && !(err instanceof ShardUnavailableError)

@@ -2,6 +2,20 @@ import type { QueryRunner } from './query-runner.js'
 import type { ServerFlavor } from './types.js'
 
 /**
+ * True for a MariaDB `VERSION()` or handshake string (`10.11.19-MariaDB-0+deb12u1`, or
+ * `5.5.5-10.6.12-MariaDB` as MariaDB announces itself to MySQL clients).
+ *
+ * @example
+ * ```ts
+ * isMariaDbVersion('5.5.5-10.11.19-MariaDB-0+deb12u1') // true
+ * isMariaDbVersion('8.0.36')                           // false
+ * ```
+ */
+export function isMariaDbVersion(version: string): boolean {
+  return /mariadb/i.test(version)
+}
+
+/**
  * Which lock-wait views a server has, from its `VERSION()` string: anything containing `MariaDB`
  * (`10.11.19-MariaDB-0+deb12u1`, or `5.5.5-10.6.12-MariaDB` behind some proxies) is `mariadb`;
  * MySQL 8.0 or later (including Percona Server and Aurora MySQL 3) is `mysql8`.
@@ -15,7 +29,7 @@ import type { ServerFlavor } from './types.js'
  * ```
  */
 export function parseServerFlavor(version: string): ServerFlavor {
-  if (/mariadb/i.test(version)) return 'mariadb'
+  if (isMariaDbVersion(version)) return 'mariadb'
   const match = /^(\d+)\.(\d+)/.exec(version)
   if (match && Number(match[1]) >= 8 && !/tidb/i.test(version)) return 'mysql8'
   throw new Error(

@@ -53,7 +53,9 @@ export function guardShardPools(
       poolMax: config.pool.max,
     })
     guarded.set(shard, guardClient(client, guard))
-    guardedSessions.set(shard, guardClient(sessionPools.get(shard) ?? client, guard))
+    const sessions = sessionPools.get(shard)
+    if (sessions === undefined) throw new Error(`shardtx internal error: no session pool for shard ${shard}`)
+    guardedSessions.set(shard, guardClient(sessions, guard))
   }
   return { health, pools: guarded, sessionPools: guardedSessions }
 }

@@ -4,7 +4,8 @@ import type { RoutedStatement } from '../routing/statement-router.js'
 import type { ShardMode } from '../transaction/lock-set-order.js'
 import { mergeResults } from '../transaction/result-merge.js'
 import { executeOnShard } from '../transaction/statement-executor.js'
-import { isLockWaitTimeout, knownToRefuseWaits, noWaitClientOf, refusesToWait } from './ordered-no-wait.js'
+import { isLockWaitTimeout } from '../errors.js'
+import { knownToRefuseWaits, noWaitClientOf, refusesToWait } from './ordered-no-wait.js'
 
 /**
  * Runs one routed locking/writing statement on its shards, one after another in canonical order,

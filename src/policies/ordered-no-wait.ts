@@ -1,3 +1,4 @@
+import { isMariaDbVersion } from '../deadlock/server-flavor.js'
 import type { KnexClientLike } from '../knex/client.js'
 import type { ShardSession } from '../transaction/shard-session.js'
 import type { Runtime } from '../transaction/runtime.js'
@@ -55,7 +56,7 @@ export async function refusesToWait(tx: TransactionState, shard: string): Promis
     })) as [{ version: string }[]]
     version = String(rows[0]?.version)
   }
-  const answer = /mariadb/i.test(version)
+  const answer = isMariaDbVersion(version)
   let byShard = flavours.get(tx.runtime)
   if (byShard === undefined) flavours.set(tx.runtime, (byShard = new Map()))
   byShard.set(shard, answer)
@@ -95,9 +96,4 @@ export function noWaitClientOf(session: ShardSession): KnexClientLike {
     noWaitClients.set(session, (client = derived))
   }
   return client
-}
-
-/** ER_LOCK_WAIT_TIMEOUT: what a no-wait statement fails with when its rows are busy. */
-export function isLockWaitTimeout(err: unknown): boolean {
-  return (err as { errno?: unknown } | null)?.errno === 1205
 }

@@ -122,7 +122,7 @@ export const orderedPolicy: CrossShardPolicy = {
       else attempt.learned.addShard(shard)
     }
     const rank = (shard: string) => tx.runtime.shardMap.rank(shard)
-    const { take } = catchUp(attempt.pending, { table: routed.table, shards: routed.shards, keysByShard, exclusive: keyed && routed.kind === 'write' }, rank)
+    const take = catchUp(attempt.pending, { table: routed.table, shards: routed.shards, keysByShard, exclusive: keyed && routed.kind === 'write' }, rank)
     takeNow(tx, attempt, take)
     const position = attempt.position
     const decision = decideStatement(position, { table: routed.table, shards: routed.shards, keysByShard })

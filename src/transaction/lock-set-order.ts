@@ -126,7 +126,7 @@ export interface CatchUpStatement {
  * statement reaches a shard, every entry of the set on a shard ranked below it is taken, and so
  * are the entries on the statement's own highest shard, unless the statement itself locks exactly
  * that row (then a separate `SELECT ... FOR UPDATE` would only repeat it). Returns what to take
- * first (removed from `pending`) and whether the statement's highest shard was folded in.
+ * first (removed from `pending`); a folded row is removed from `pending` without being in it.
  *
  * Taking entries in ascending order, each above everything already held, is the canonical order;
  * afterwards `pending` holds entries on shards ranked above every shard the transaction holds, so
@@ -136,10 +136,10 @@ export interface CatchUpStatement {
  * ```ts
  * const pending = new LockSet().addKeys('-80', 'accounts', [1]).addKeys('80-', 'accounts', [4])
  * catchUp(pending, { table: 'accounts', shards: ['80-'], keysByShard: new Map([['80-', [4]]]), exclusive: true }, rank)
- * // -> { take: {-80: accounts [1]}, folded: true }; pending is now empty
+ * // -> {-80: accounts [1]}: 80-'s row is the statement's own; pending is now empty
  * ```
  */
-export function catchUp(pending: LockSet, statement: CatchUpStatement, rank: (shard: string) => number): { take: LockSet; folded: boolean } {
+export function catchUp(pending: LockSet, statement: CatchUpStatement, rank: (shard: string) => number): LockSet {
   const highest = statement.shards[statement.shards.length - 1]
   // The common case (nothing declared, or all taken): no allocation per statement.
   if (pending.isEmpty || highest === undefined) return NOTHING_TO_TAKE
@@ -147,15 +147,15 @@ export function catchUp(pending: LockSet, statement: CatchUpStatement, rank: (sh
   for (const shard of pending.shardsInOrder(rank)) {
     if (rank(shard) < rank(highest)) take.addAll(pending.take(shard))
   }
-  if (!pending.hasShard(highest)) return { take, folded: false }
+  if (!pending.hasShard(highest)) return take
   const folded = foldsInto(pending, highest, statement)
   const own = pending.take(highest)
   if (!folded) take.addAll(own)
-  return { take, folded }
+  return take
 }
 
 /** What catchUp returns when there is nothing to take; never mutated (callers only read a take). */
-const NOTHING_TO_TAKE: { take: LockSet; folded: boolean } = Object.freeze({ take: new LockSet(), folded: false })
+const NOTHING_TO_TAKE = new LockSet()
 
 /** The statement locks exactly the one pending row of its highest shard (or the shard has only a session entry). */
 function foldsInto(pending: LockSet, shard: string, statement: CatchUpStatement): boolean {

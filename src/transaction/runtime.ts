@@ -30,10 +30,7 @@ export class Runtime {
   readonly #sessionPools: ReadonlyMap<string, KnexClientLike>
   readonly #reporter: CrossShardReporter
 
-  /**
-   * @param shardPools per shard, the plain pool and the session pool (transaction/session-pool.ts);
-   *   tests that need no sessions may pass the plain pools as both.
-   */
+  /** @param shardPools per shard, the plain pool and the session pool (transaction/session-pool.ts). */
   constructor(
     config: ResolvedConfig,
     shardPools: { pools: ReadonlyMap<string, KnexClientLike>; sessionPools: ReadonlyMap<string, KnexClientLike> },

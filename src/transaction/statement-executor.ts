@@ -1,4 +1,4 @@
-import { DistributedDeadlockError, ShardUnavailableError, ShardtxError, StatementTimeoutError, UnroutableQueryError, formatLocation, isRetryableError } from '../errors.js'
+import { DistributedDeadlockError, ShardUnavailableError, ShardtxError, StatementTimeoutError, UnroutableQueryError, formatLocation, isLockWaitTimeout, isRetryableError } from '../errors.js'
 import type { KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
@@ -172,13 +172,13 @@ function annotate(tx: TransactionState, shard: string, err: unknown, lockWaitExp
   // mysql2 attaches the statement with its values spliced in; the message already names the
   // statement with `?` placeholders (knex's compileSqlOnError is off unless logKeyValues is on).
   if (!tx.runtime.config.warnings.logKeyValues && typeof (err as { sql?: unknown }).sql === 'string') delete (err as { sql?: unknown }).sql
-  const e = err as Error & { shard?: string; transactionId?: string; origin?: string; errno?: unknown }
+  const e = err as Error & { shard?: string; transactionId?: string; origin?: string }
   if (e.shard === undefined) {
     e.shard = shard
     e.transactionId = tx.id
     e.origin = formatLocation(tx.origin)
     if (typeof e.message === 'string') e.message += ` [shardtx: shard ${shard}, transaction ${tx.id} opened at ${e.origin}]`
   }
-  if (isRetryableError(e) && !(lockWaitExpected && e.errno === 1205)) tx.doom(e)
+  if (isRetryableError(e) && !(lockWaitExpected && isLockWaitTimeout(e))) tx.doom(e)
   return e
 }

@@ -131,26 +131,25 @@ describe('catchUp: declared rows taken lazily, in canonical order', () => {
 
   it('takes everything pending below the statement first, and folds the row the statement itself locks', () => {
     const pending = declared()
-    const { take, folded } = catchUp(pending, write({ '80-c0': [5] }), rank)
-    expect(folded).toBe(true)
+    const take = catchUp(pending, write({ '80-c0': [5] }), rank)
+    expect(take.hasShard('80-c0')).toBe(false) // folded: the statement takes its own row
     expect(take.shardsInOrder(rank)).toEqual(['-40'])
     expect(take.keysInOrder('-40', 'accounts')).toEqual([1])
     expect(pending.shardsInOrder(rank)).toEqual(['c0-']) // only above the new top
   })
 
   it('takes the statement shard too when the statement does not lock exactly its one pending row', () => {
-    expect(catchUp(declared(), write({ '80-c0': [6] }), rank)).toMatchObject({ folded: false })
-    expect(catchUp(declared(), write({ '80-c0': [6] }), rank).take.shardsInOrder(rank)).toEqual(['-40', '80-c0'])
-    expect(catchUp(declared(), write({ '80-c0': [5] }, false), rank).folded).toBe(false) // an insert or shared lock does not take the row
-    expect(catchUp(declared(), write({ 'c0-': [7, 8] }), rank).folded).toBe(false) // two rows: the SELECT keeps them sorted
-    expect(catchUp(declared(), { ...write({ '80-c0': [5] }), table: 'ledger' }, rank).folded).toBe(false)
+    expect(catchUp(declared(), write({ '80-c0': [6] }), rank).shardsInOrder(rank)).toEqual(['-40', '80-c0'])
+    expect(catchUp(declared(), write({ '80-c0': [5] }, false), rank).hasShard('80-c0')).toBe(true) // an insert or shared lock does not take the row
+    expect(catchUp(declared(), write({ 'c0-': [7, 8] }), rank).hasShard('c0-')).toBe(true) // two rows: the SELECT keeps them sorted
+    expect(catchUp(declared(), { ...write({ '80-c0': [5] }), table: 'ledger' }, rank).hasShard('80-c0')).toBe(true)
   })
 
   it('takes nothing for a statement at the bottom with no pending row of its own, and nothing once the set is empty', () => {
     const pending = new LockSet().addKeys('c0-', 'accounts', [7])
-    expect(catchUp(pending, write({ '-40': [1] }), rank).take.isEmpty).toBe(true)
+    expect(catchUp(pending, write({ '-40': [1] }), rank).isEmpty).toBe(true)
     expect(pending.hasShard('c0-')).toBe(true)
-    expect(catchUp(new LockSet(), write({ 'c0-': [7] }), rank)).toEqual({ take: new LockSet(), folded: false })
+    expect(catchUp(new LockSet(), write({ 'c0-': [7] }), rank).isEmpty).toBe(true)
   })
 
   it('a read takes pending rows up to the highest shard it reads that has some; raw SQL that may write steps up to its shard', () => {
