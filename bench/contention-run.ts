@@ -3,7 +3,7 @@
  * transfers through `workers` concurrent workers, and what the table reports.
  */
 import { keyrangeNames } from '../src/index.js'
-import { setupBank, retryCountingLogger, type Transfer } from '../test/support/bank.js'
+import { runConcurrently, setupBank, retryCountingLogger } from '../test/support/bank.js'
 import { createTestShards } from '../test/support/shard-databases.js'
 import type { Workload } from './contention-workloads.js'
 import { LatencyRecorder } from './support/latency.js'
@@ -56,15 +56,15 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
   })
   let callbacks = 0
   const runner = await workload.open({ bank, shards, poolMax: options.workers, countCallback: () => void callbacks++ })
-  const boundMs0 = workload.boundMs === undefined ? undefined : (options.boundMs ?? workload.boundMs)
-  const warmup = boundMs0 === undefined ? options.warmup : 0
+  const boundMs = workload.boundMs === undefined ? undefined : (options.boundMs ?? workload.boundMs)
+  const warmup = boundMs === undefined ? options.warmup : 0
   const all = workload.transfers(bank, warmup + options.transfers)
   const transfers = all.slice(warmup)
-  if (warmup > 0) await warmUp(runner, all.slice(0, warmup), options.workers)
+  // Outcomes of the warm-up are not counted: it only runs the same code paths first.
+  if (warmup > 0) await runConcurrently(all.slice(0, warmup), options.workers, (t) => runner.run(t))
   callbacks = 0
   retries.clear()
   const latency = new LatencyRecorder()
-  const boundMs = boundMs0
   const errnos = new Map<number, number>()
   const failures = new Map<string, number>()
   let next = 0
@@ -117,13 +117,4 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
     restarts: callbacks === 0 ? 0 : callbacks - attempted - retried,
     failures: [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${n}x ${m}`),
   }
-}
-
-/** Runs `transfers` through `runner` with `workers` workers, ignoring outcomes: warm-up only. */
-async function warmUp(runner: { run(t: Transfer): Promise<void> }, transfers: Transfer[], workers: number): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < transfers.length) await runner.run(transfers[next++]!).catch(() => undefined)
-  }
-  await Promise.all(Array.from({ length: workers }, worker))
 }

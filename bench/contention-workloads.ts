@@ -112,6 +112,10 @@ function naiveKnex(boundMs: number): Workload {
   }
 }
 
+/** Names of the two raw-mysql2 rows; their ratio is the floor bench/contention prints. */
+export const FLOOR_TWO_SHARDS = 'raw mysql2 floor, two shards'
+export const FLOOR_ONE_SHARD = 'raw mysql2 floor, one shard'
+
 /**
  * What this machine allows at all, with no library in the way: the same transfers sent as raw
  * mysql2 statements, on connections with autocommit off (no BEGIN round trip, as shardtx's session
@@ -122,7 +126,7 @@ function naiveKnex(boundMs: number): Workload {
  */
 function rawFloor(kind: 'two shards' | 'one shard'): Workload {
   return {
-    name: `raw mysql2 floor, ${kind}`,
+    name: kind === 'two shards' ? FLOOR_TWO_SHARDS : FLOOR_ONE_SHARD,
     transfers: kind === 'two shards' ? crossShardTransfers : sameShardTransfers,
     open({ bank, shards, poolMax }) {
       const pools = new Map(

@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util'
 import type mysql from 'mysql2/promise'
 import { adminConnection } from '../test/support/test-server.js'
 import { runRow, type RowResult } from './contention-run.js'
-import { BASELINE, NAIVE_LOCK_WAIT_SECONDS, WORKLOADS } from './contention-workloads.js'
+import { BASELINE, FLOOR_ONE_SHARD, FLOOR_TWO_SHARDS, NAIVE_LOCK_WAIT_SECONDS, WORKLOADS } from './contention-workloads.js'
 import { formatMs } from './support/latency.js'
 
 const { values } = parseArgs({
@@ -54,7 +54,7 @@ const options = {
   warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup),
 }
 const rounds = positive('rounds', values.rounds)
-const rows = WORKLOADS.filter((w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE || w.name.startsWith('raw mysql2 floor'))
+const rows = WORKLOADS.filter((w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE || w.name === FLOOR_TWO_SHARDS || w.name === FLOOR_ONE_SHARD)
 
 function positive(name: string, value: string): number {
   const n = Number(value)
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       `${options.workers} workers, ${options.transfers} transfers per row after ${options.warmup} unmeasured, ${rounds} rounds (medians shown), ${accountCounts.join(' and ')} accounts per shard, ` +
       `naive rows bounded to ${options.boundMs / 1000} s with innodb_lock_wait_timeout = ${NAIVE_LOCK_WAIT_SECONDS} s\n`,
   )
-  const rounds_: RowResult[][] = []
+  const byRound: RowResult[][] = []
   for (let round = 0; round < rounds; round++) {
     const results: RowResult[] = []
     for (const accountsPerShard of accountCounts) {
@@ -85,15 +85,26 @@ async function main(): Promise<void> {
         }
       }
     }
-    rounds_.push(results)
+    byRound.push(results)
   }
-  const medians = medianRounds(rounds_)
-  console.log(table(medians, rounds_))
+  const medians = medianRounds(byRound)
+  console.log(table(medians, byRound))
   console.log('\n' + floorTable(medians))
   console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 }
 
 const sameSetting = (a: RowResult, b: RowResult) => a.shards === b.shards && a.accountsPerShard === b.accountsPerShard
+
+/** `a / b` to two decimals, or undefined when either is missing or `b` is zero: every ratio in the tables. */
+function ratioOf(a: number | undefined, b: number | undefined): string | undefined {
+  return a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : undefined
+}
+
+/** A ratio cell: `0.83x`, or `-` when there is no ratio. */
+const cell = (ratio: string | undefined) => (ratio === undefined ? '-' : `${ratio}x`)
+
+/** Throughput of row `name` among `results` of one setting. */
+const tpsOf = (results: readonly RowResult[], name: string) => results.find((x) => x.workload === name)?.transfersPerSecond
 
 /** `rows` starting at position `round` (mod length), so each row takes every place in turn. */
 function rotate<T>(rows: readonly T[], round: number): T[] {
@@ -120,14 +131,13 @@ function table(results: RowResult[], rounds: RowResult[][]): string {
     '|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
   ]
   for (const r of results) {
-    const baseline = results.find((b) => sameSetting(b, r) && b.workload === BASELINE)
-    const ratio = baseline && baseline.transfersPerSecond > 0 ? `${(r.transfersPerSecond / baseline.transfersPerSecond).toFixed(2)}x` : '-'
+    const vsBaseline = (rows: readonly RowResult[]) => {
+      const setting = rows.filter((x) => sameSetting(x, r))
+      return ratioOf(tpsOf(setting, r.workload), tpsOf(setting, BASELINE))
+    }
+    const ratio = cell(vsBaseline(results))
     const perRound = rounds
-      .map((round) => {
-        const row = round.find((x) => sameSetting(x, r) && x.workload === r.workload)
-        const base = round.find((x) => sameSetting(x, r) && x.workload === BASELINE)
-        return row && base && base.transfersPerSecond > 0 ? (row.transfersPerSecond / base.transfersPerSecond).toFixed(2) : undefined
-      })
+      .map(vsBaseline)
       .filter((x) => x !== undefined)
       .join(' ')
     lines.push(
@@ -143,9 +153,7 @@ function table(results: RowResult[], rounds: RowResult[][]): string {
  * mysql2 with no library) and what shardtx reaches (each cross-shard row over its baseline).
  */
 function floorTable(results: RowResult[]): string {
-  const tps = (r: RowResult[], name: string) => r.find((x) => x.workload === name)?.transfersPerSecond
-  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : '-')
-  const crossRows = WORKLOADS.filter((w) => w.name !== BASELINE && !w.name.startsWith('raw') && !w.name.startsWith('naive')).map((w) => w.name)
+  const crossRows = WORKLOADS.filter((w) => ![BASELINE, FLOOR_TWO_SHARDS, FLOOR_ONE_SHARD].includes(w.name) && w.boundMs === undefined).map((w) => w.name)
   const lines = [
     `| accounts/shard | shards | floor: raw two-shard / raw one-shard | ${crossRows.map((n) => `${n} / baseline`).join(' | ')} |`,
     `|---:|---:|---:|${crossRows.map(() => '---:').join('|')}|`,
@@ -154,8 +162,8 @@ function floorTable(results: RowResult[]): string {
   for (const setting of settings) {
     const rows = results.filter((r) => `${r.accountsPerShard}/${r.shards}` === setting)
     const [accounts, shards] = setting.split('/')
-    const floor = ratio(tps(rows, 'raw mysql2 floor, two shards'), tps(rows, 'raw mysql2 floor, one shard'))
-    lines.push(`| ${accounts} | ${shards} | ${floor} | ${crossRows.map((n) => ratio(tps(rows, n), tps(rows, BASELINE))).join(' | ')} |`)
+    const floor = cell(ratioOf(tpsOf(rows, FLOOR_TWO_SHARDS), tpsOf(rows, FLOOR_ONE_SHARD)))
+    lines.push(`| ${accounts} | ${shards} | ${floor} | ${crossRows.map((n) => cell(ratioOf(tpsOf(rows, n), tpsOf(rows, BASELINE)))).join(' | ')} |`)
   }
   return lines.join('\n')
 }
