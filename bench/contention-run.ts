@@ -2,7 +2,10 @@
  * Runs one row of bench/contention: a fresh set of shard databases and a fresh bank, the row's
  * transfers through `workers` concurrent workers, and what the table reports.
  */
-import { keyrangeNames } from '../src/index.js'
+// The built package, as users run it (as bench/overhead does): tsx's on-the-fly transform of
+// src/ adds a cost to every closure shardtx creates per transaction that the raw-mysql2 floor
+// rows and compiled JavaScript do not pay. `npm run bench:contention` builds first.
+import { createShardedDb, keyrangeNames } from '../dist/index.js'
 import { runConcurrently, setupBank, retryCountingLogger } from '../test/support/bank.js'
 import { createTestShards } from '../test/support/shard-databases.js'
 import type { Workload } from './contention-workloads.js'
@@ -51,6 +54,7 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
   // connectTimeoutMs is also the health-probe bound; under 64 workers on a shared 2-core machine
   // a fresh probe connection can exceed the default 2 s and mark a live shard down.
   const bank = await setupBank(shards, {
+    create: createShardedDb,
     perShard: options.accountsPerShard,
     options: { pool: { max: options.workers }, connectTimeoutMs: 20_000, logger },
   })

@@ -2,8 +2,10 @@
  * bench/contention: cross-shard transfers under contention, naive vs `ordered`, against the
  * single-shard baseline. Not a test: it prints a table (markdown) for bench/RESULTS.md.
  *
- *   npx tsx bench/contention.ts [--shards 2,4,16] [--accounts-per-shard 16,333] [--transfers 2000]
+ *   npm run bench:contention -- [--shards 2,4,16] [--accounts-per-shard 16,333] [--transfers 2000]
  *                               [--workers 64] [--bound-seconds 20] [--warmup 500] [--rounds 3] [--only ordered]
+ *
+ * It runs the built package (dist/, as users do; the script builds first), not src/ through tsx.
  *
  * Each row gets fresh shard databases and a fresh bank (test/support/bank.ts), runs `--warmup`
  * transfers that are not measured (so no row pays for a cold JIT or cold pools), then its transfers

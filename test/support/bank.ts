@@ -40,6 +40,9 @@ export interface Bank {
 /**
  * Creates the schema on every shard and `perShard` accounts on each, with INITIAL_BALANCE each.
  *
+ * `create` is the library entry to build the ShardedDb with: by default this checkout's source
+ * (what tests exercise); benchmarks pass the built package's (`dist/`), which is what users run.
+ *
  * @example
  * ```ts
  * const shards = await createTestShards({ names: keyrangeNames(4) })
@@ -48,10 +51,11 @@ export interface Bank {
  */
 export async function setupBank(
   shards: TestShards,
-  opts: { perShard: number; options?: Partial<ShardedDbOptions> },
+  opts: { perShard: number; options?: Partial<ShardedDbOptions>; create?: (options: ShardedDbOptions) => ShardedDb },
 ): Promise<Bank> {
   await shards.execAll(BANK_SCHEMA)
-  const db = createShardedDb({ shards: shards.shards, tables: BANK_TABLES, ...opts.options })
+  const create = opts.create ?? createShardedDb
+  const db = create({ shards: shards.shards, tables: BANK_TABLES, ...opts.options })
   const accountsByShard = new Map<string, number[]>(db.shardNames.map((s) => [s, []]))
   // Walk ids upward and keep each until its shard has enough: deterministic, no shard left empty.
   for (let id = 1; [...accountsByShard.values()].some((ids) => ids.length < opts.perShard); id++) {
