@@ -88,10 +88,17 @@ export function noWaitClientOf(session: ShardSession): KnexClientLike {
   let client = noWaitClients.get(session)
   if (client === undefined) {
     const base = session.client as KnexClientLike & QueryHook
-    const derived = Object.create(base) as KnexClientLike & QueryHook
+    // A sibling of the session's client (same prototype, same own properties, plus _query), not a
+    // child of it: an object used as a prototype gets a map of its own in V8, so deriving from each
+    // session's client would give every session's clients unique shapes, and the inline caches in
+    // knex and mysql2 that see those clients would go megamorphic.
+    const derived = Object.create(Object.getPrototypeOf(base) as object) as KnexClientLike & QueryHook
+    derived.acquireConnection = base.acquireConnection
+    derived.releaseConnection = base.releaseConnection
+    const query = base._query
     derived._query = function noWaitQuery(this: unknown, connection, obj) {
       const prefixed = typeof obj === 'string' ? NO_WAIT_PREFIX + obj : { ...obj, sql: NO_WAIT_PREFIX + obj.sql }
-      return base._query.call(this, connection, prefixed)
+      return query.call(this, connection, prefixed)
     }
     noWaitClients.set(session, (client = derived))
   }
