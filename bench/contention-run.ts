@@ -8,8 +8,11 @@
 import { createShardedDb, keyrangeNames } from '../dist/index.js'
 import { runConcurrently, setupBank, retryCountingLogger } from '../test/support/bank.js'
 import { createTestShards } from '../test/support/shard-databases.js'
+import { adminConnection } from '../test/support/test-server.js'
+import type mysql from 'mysql2/promise'
 import type { Workload } from './contention-workloads.js'
 import { LatencyRecorder } from './support/latency.js'
+import { localServerPid, processCpuMs } from './support/server-cpu.js'
 
 export interface RowResult {
   shards: number
@@ -29,6 +32,19 @@ export interface RowResult {
   deadlockRetries: number
   /** `ordered` restarts: callback runs beyond one per transfer that were not retries. */
   restarts: number
+  /**
+   * Statements the server received per started transfer (its `Questions` counter over the timed
+   * transfers): the work each approach asks of the server, independent of the machine's noise.
+   * Counts every client of the server, so it is exact only while nothing else uses it.
+   */
+  statementsPerTransfer: number
+  /** CPU time of this Node process (all threads, user + system) per started transfer, in ms. */
+  nodeCpuMsPerTransfer: number
+  /**
+   * CPU time of the database server per started transfer, in ms, when it runs on this machine
+   * (undefined otherwise). Counts all of the server's work, so it too needs a quiet server.
+   */
+  serverCpuMsPerTransfer: number | undefined
   /** A few distinct failure messages, for the reader to see what went wrong. */
   failures: string[]
 }
@@ -74,6 +90,11 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
   let next = 0
   let committed = 0
   let failed = 0
+  const admin = await adminConnection()
+  const questionsBefore = await questions(admin)
+  const cpuBefore = process.cpuUsage()
+  const serverPid = localServerPid()
+  const serverCpuBefore = processCpuMs(serverPid)
   const started = performance.now()
   const deadline = boundMs === undefined ? Infinity : started + boundMs
   const worker = async () => {
@@ -94,10 +115,19 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
     }
   }
   let seconds: number
+  let cpu: NodeJS.CpuUsage
+  let serverCpuMs: number | undefined
+  let statements: number
   try {
     await Promise.all(Array.from({ length: options.workers }, worker))
     seconds = (performance.now() - started) / 1000 // the transfers only, not the teardown below
+    cpu = process.cpuUsage(cpuBefore)
+    const serverCpuAfter = processCpuMs(serverPid)
+    serverCpuMs =
+      serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore
+    statements = (await questions(admin)) - questionsBefore - 1 // the reading's own SHOW STATUS
   } finally {
+    await admin.end()
     stopCounting()
     await runner.close()
     await bank.db.destroy()
@@ -119,6 +149,15 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
     lockWaitTimeouts: (errnos.get(1205) ?? 0) + (retries.get('ER_LOCK_WAIT_TIMEOUT') ?? 0),
     deadlockRetries: (errnos.get(1213) ?? 0) + (retries.get('ER_LOCK_DEADLOCK') ?? 0),
     restarts: callbacks === 0 ? 0 : callbacks - attempted - retried,
+    statementsPerTransfer: attempted === 0 ? 0 : statements / attempted,
+    nodeCpuMsPerTransfer: attempted === 0 ? 0 : (cpu.user + cpu.system) / 1000 / attempted,
+    serverCpuMsPerTransfer: serverCpuMs === undefined || attempted === 0 ? undefined : serverCpuMs / attempted,
     failures: [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${n}x ${m}`),
   }
+}
+
+/** The server's count of statements received from clients (`Questions`), all sessions. */
+async function questions(admin: mysql.Connection): Promise<number> {
+  const [rows] = await admin.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Questions'")
+  return Number(rows[0]!.Value)
 }

@@ -11,8 +11,9 @@
  * transfers that are not measured (so no row pays for a cold JIT or cold pools), then its transfers
  * with `--workers` concurrent workers and one pooled connection per worker per shard, and reports
  * transfers/s, p50/p99 latency (hdr-histogram), lock-wait timeouts (1205), deadlock retries
- * (1213) and `ordered` restarts. Rows that can stall (naive) stop starting transfers after
- * `--bound-seconds`. Rows are listed in bench/contention-workloads.ts; add one there.
+ * (1213), `ordered` restarts, and what each transfer cost: statements the server received, CPU of
+ * this Node process and (when the server runs on this machine) of the server. Rows that can
+ * stall (naive) stop starting transfers after `--bound-seconds`. Rows are listed in bench/contention-workloads.ts; add one there.
  *
  * Two contention settings by default, because bank.ts's transfer generator (a floating-point LCG
  * that loses its low bits) behaves very differently with the number of accounts:
@@ -129,8 +130,8 @@ function medianRounds(rounds: RowResult[][]): RowResult[] {
 
 function table(results: RowResult[], rounds: RowResult[][]): string {
   const lines = [
-    '| accounts/shard | shards | row | committed / started | transfers/s | vs single-shard | each round vs its baseline | p50 | p99 | lock-wait timeouts | deadlock retries | restarts |',
-    '|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
+    '| accounts/shard | shards | row | committed / started | transfers/s | vs single-shard | each round vs its baseline | p50 | p99 | lock-wait timeouts | deadlock retries | restarts | statements/transfer | Node CPU/transfer | server CPU/transfer |',
+    '|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
   for (const r of results) {
     const vsBaseline = (rows: readonly RowResult[]) => {
@@ -142,9 +143,11 @@ function table(results: RowResult[], rounds: RowResult[][]): string {
       .map(vsBaseline)
       .filter((x) => x !== undefined)
       .join(' ')
+    const serverCpu = r.serverCpuMsPerTransfer === undefined ? 'n/a' : `${r.serverCpuMsPerTransfer.toFixed(2)} ms`
     lines.push(
       `| ${r.accountsPerShard} | ${r.shards} | ${r.workload} | ${r.committed} / ${r.attempted} | ${r.transfersPerSecond.toFixed(0)} | ${ratio} | ${perRound} | ` +
-        `${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} | ${r.lockWaitTimeouts} | ${r.deadlockRetries} | ${r.restarts} |`,
+        `${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} | ${r.lockWaitTimeouts} | ${r.deadlockRetries} | ${r.restarts} | ` +
+        `${r.statementsPerTransfer.toFixed(2)} | ${r.nodeCpuMsPerTransfer.toFixed(2)} ms | ${serverCpu} |`,
     )
   }
   return lines.join('\n')
@@ -153,6 +156,12 @@ function table(results: RowResult[], rounds: RowResult[][]): string {
 /**
  * The ratios side by side: what the machine allows (two-shard floor over one-shard floor, raw
  * mysql2 with no library) and what shardtx reaches (each cross-shard row over its baseline).
+ * Beside each measured ratio, two that the row's own counters predict: `cpu`, the ratio of the
+ * CPU both rows spend per transfer (Node + server, which share this machine's CPUs, so a
+ * CPU-bound machine's throughput follows it), and `statements`, the ratio of statements per
+ * transfer (what the ratio would be if every statement cost the same). A measured ratio near
+ * `cpu` says the run was CPU-bound; a `statements` bound below a target says that target needs
+ * fewer statements, not cheaper ones.
  */
 function floorTable(results: RowResult[]): string {
   const crossRows = WORKLOADS.filter((w) => ![BASELINE, FLOOR_TWO_SHARDS, FLOOR_ONE_SHARD].includes(w.name) && w.boundMs === undefined).map((w) => w.name)
@@ -164,10 +173,22 @@ function floorTable(results: RowResult[]): string {
   for (const setting of settings) {
     const rows = results.filter((r) => `${r.accountsPerShard}/${r.shards}` === setting)
     const [accounts, shards] = setting.split('/')
-    const floor = cell(ratioOf(tpsOf(rows, FLOOR_TWO_SHARDS), tpsOf(rows, FLOOR_ONE_SHARD)))
-    lines.push(`| ${accounts} | ${shards} | ${floor} | ${crossRows.map((n) => cell(ratioOf(tpsOf(rows, n), tpsOf(rows, BASELINE)))).join(' | ')} |`)
+    const versus = (name: string, base: string) => {
+      const [row, against] = [rows.find((r) => r.workload === name), rows.find((r) => r.workload === base)]
+      if (row === undefined || against === undefined) return '-'
+      const measured = cell(ratioOf(row.transfersPerSecond, against.transfersPerSecond))
+      const cpu = cell(ratioOf(cpuPerTransfer(against), cpuPerTransfer(row)))
+      const statements = cell(ratioOf(against.statementsPerTransfer, row.statementsPerTransfer))
+      return `${measured} (cpu ${cpu}, statements ${statements})`
+    }
+    lines.push(`| ${accounts} | ${shards} | ${versus(FLOOR_TWO_SHARDS, FLOOR_ONE_SHARD)} | ${crossRows.map((n) => versus(n, BASELINE)).join(' | ')} |`)
   }
   return lines.join('\n')
+}
+
+/** Node + server CPU per transfer in ms; undefined when the server's CPU could not be read. */
+function cpuPerTransfer(r: RowResult): number | undefined {
+  return r.serverCpuMsPerTransfer === undefined ? undefined : r.nodeCpuMsPerTransfer + r.serverCpuMsPerTransfer
 }
 
 async function serverFacts(): Promise<string> {
