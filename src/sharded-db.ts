@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex'
 import { inspect } from 'node:util'
 import type { ConnectionSettings } from './config/connection.js'
+import { mysql2Options } from './config/mysql2-options.js'
 import type { ShardKey, ShardedDbOptions, TransactionOptions } from './config/options.js'
 import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
 import { assertWarnOverrideHasReason } from './config/strict-mode.js'
@@ -255,7 +256,7 @@ function createShardKnex(config: ResolvedConfig, connection: ConnectionSettings,
   const logger = config.logger
   return knexFactory({
     client: 'mysql2',
-    connection: { ...connection, connectTimeout: config.connectTimeoutMs, supportBigNumbers: true },
+    connection: { ...mysql2Options(connection), connectTimeout: config.connectTimeoutMs, supportBigNumbers: true },
     pool: { min: config.pool.min, max: config.pool.max, ...(sessions ? sessionPoolHooks() : {}) },
     acquireConnectionTimeout: config.acquireTimeoutMs,
     // knex splices binding values (shard keys) into error messages unless told not to.

@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise'
 import type { ConnectionSettings } from '../config/connection.js'
+import { mysql2Options } from '../config/mysql2-options.js'
 import type { QueryRunner } from './query-runner.js'
 import { attachServerReader, type ServerReaderHandle, type TimedLockWaits } from './shared-server-reader.js'
 
@@ -111,12 +112,7 @@ export class DetectorServers implements ServerAccess {
       const settings = this.#settings.get(server)
       if (settings === undefined) throw new Error(`shardtx internal error: unknown server ${server}`)
       pool = mysql.createPool({
-        host: settings.host,
-        port: settings.port,
-        user: settings.user,
-        password: settings.password,
-        database: settings.database,
-        ...(settings.socketPath === undefined ? {} : { socketPath: settings.socketPath }),
+        ...mysql2Options(settings),
         connectTimeout: this.#connectTimeoutMs,
         connectionLimit: DETECTOR_POOL_SIZE,
         maxIdle: DETECTOR_POOL_SIZE,

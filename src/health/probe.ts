@@ -1,5 +1,6 @@
 import mysql from 'mysql2'
 import type { ConnectionSettings } from '../config/connection.js'
+import { mysql2Options } from '../config/mysql2-options.js'
 import { isConnectionError } from './connection-errors.js'
 
 /** Checks whether a shard answers; resolves when alive, rejects with the reason when not. */
@@ -31,14 +32,7 @@ export function connectionProbe(connections: ReadonlyMap<string, ConnectionSetti
 
 function probeOnce(settings: ConnectionSettings, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const connection = mysql.createConnection({
-      host: settings.host,
-      port: settings.port,
-      user: settings.user,
-      password: settings.password,
-      ...(settings.socketPath === undefined ? {} : { socketPath: settings.socketPath }),
-      connectTimeout: timeoutMs,
-    })
+    const connection = mysql.createConnection({ ...mysql2Options(settings, { database: false }), connectTimeout: timeoutMs })
     let settled = false
     const finish = (err: unknown) => {
       if (settled) return
