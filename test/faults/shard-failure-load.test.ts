@@ -78,8 +78,14 @@ test('64 workers, one shard SIGKILLed and one SIGSTOPped, then restored', { time
   expect(onHealthy.length).toBeGreaterThan(500)
   expect(summary.healthySuccessRate).toBeGreaterThanOrEqual(0.99)
   // Operations on a failed shard fail with the right error, within the bound, and none hangs.
-  expect(failedOps.length).toBeGreaterThan(0)
-  for (const op of failedOps) expect(isShardFailure(op.error), String(op.error)).toBe(true)
+  // The one other failure allowed is InnoDB's own: with 16 accounts per shard, same-shard
+  // transfers deadlock now and then, and one that deadlocks on each of its retry attempts fails
+  // with 1213 whatever the shard's health (as on the healthy shards, whose 99% allows for it).
+  const shardFailures = failedOps.filter((op) => isShardFailure(op.error))
+  expect(shardFailures.length).toBeGreaterThan(0)
+  for (const op of failedOps) {
+    if (!isShardFailure(op.error)) expect((op.error as { errno?: unknown }).errno, String(op.error)).toBe(1213)
+  }
   expect(summary.maxFailureMs).toBeLessThanOrEqual(BOUND_MS + SLACK_MS)
   expect(summary.drainMs).toBeLessThanOrEqual(BOUND_MS + SLACK_MS)
   // Both failures were detected, and both shards are in use again within 5 s of being restored.
