@@ -11,18 +11,19 @@
  * goes first. Needs `node --expose-gc` (the npm script passes it; children inherit it).
  */
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import knexFactory, { type Knex } from 'knex'
 import { createShardedDb, keyrangeNames } from '../dist/index.js'
 import { createTestShards, type TestShardConnection } from '../test/support/shard-databases.js'
+import { median } from './support/stats.js'
 
 const { values } = parseArgs({
   options: {
     connections: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '3' },
-    // Internal: one reading of one side on the given shard database, printed as JSON.
+    // Internal: one reading of one side, on the shard database whose settings come on stdin.
     side: { type: 'string' },
-    shards: { type: 'string' },
   },
 })
 const CONNECTIONS = Number(values.connections)
@@ -71,15 +72,18 @@ async function readSide(side: Side, shardConfig: Record<string, TestShardConnect
   }
 }
 
-/** One reading in a fresh child process (same flags, so --expose-gc and tsx carry over). */
+/**
+ * One reading in a fresh child process (same flags, so --expose-gc and tsx carry over). The
+ * connection settings go on stdin, not the command line, where `ps` would show the password.
+ */
 function readInChild(side: Side, shardConfig: object): number {
-  const args = [...process.execArgv, process.argv[1]!, '--side', side, '--shards', JSON.stringify(shardConfig), '--connections', String(CONNECTIONS)]
-  return Number(JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' })))
+  const args = [...process.execArgv, process.argv[1]!, '--side', side, '--connections', String(CONNECTIONS)]
+  return Number(JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', input: JSON.stringify(shardConfig) })))
 }
 
 async function main() {
   if (values.side !== undefined) {
-    process.stdout.write(JSON.stringify(await readSide(values.side as Side, JSON.parse(values.shards!))))
+    process.stdout.write(JSON.stringify(await readSide(values.side as Side, JSON.parse(readFileSync(0, 'utf8')))))
     return
   }
   const shards = await createTestShards({ names: keyrangeNames(1) })
@@ -91,7 +95,6 @@ async function main() {
   } finally {
     await shards.drop()
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
   const baseline = median(results.get(SIDES[0])!)
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`
   console.log(`bench/connection-memory: ${CONNECTIONS} connections held per side, ${ROUNDS} rounds (median shown), node ${process.version}\n`)

@@ -12,7 +12,7 @@ import { adminConnection } from '../test/support/test-server.js'
 import type mysql from 'mysql2/promise'
 import type { Workload } from './contention-workloads.js'
 import { LatencyRecorder } from './support/latency.js'
-import { localServerPid, processCpuMs } from './support/server-cpu.js'
+import { localServerPid, nodeCpuMsSince, processCpuMs } from './support/cpu.js'
 
 export interface RowResult {
   shards: number
@@ -115,13 +115,13 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
     }
   }
   let seconds: number
-  let cpu: NodeJS.CpuUsage
+  let nodeCpuMs: number
   let serverCpuMs: number | undefined
   let statements: number
   try {
     await Promise.all(Array.from({ length: options.workers }, worker))
     seconds = (performance.now() - started) / 1000 // the transfers only, not the teardown below
-    cpu = process.cpuUsage(cpuBefore)
+    nodeCpuMs = nodeCpuMsSince(cpuBefore)
     const serverCpuAfter = processCpuMs(serverPid)
     serverCpuMs =
       serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore
@@ -150,7 +150,7 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
     deadlockRetries: (errnos.get(1213) ?? 0) + (retries.get('ER_LOCK_DEADLOCK') ?? 0),
     restarts: callbacks === 0 ? 0 : callbacks - attempted - retried,
     statementsPerTransfer: attempted === 0 ? 0 : statements / attempted,
-    nodeCpuMsPerTransfer: attempted === 0 ? 0 : (cpu.user + cpu.system) / 1000 / attempted,
+    nodeCpuMsPerTransfer: attempted === 0 ? 0 : nodeCpuMs / attempted,
     serverCpuMsPerTransfer: serverCpuMs === undefined || attempted === 0 ? undefined : serverCpuMs / attempted,
     failures: [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${n}x ${m}`),
   }

@@ -13,7 +13,8 @@
  * transfers/s, p50/p99 latency (hdr-histogram), lock-wait timeouts (1205), deadlock retries
  * (1213), `ordered` restarts, and what each transfer cost: statements the server received, CPU of
  * this Node process and (when the server runs on this machine) of the server. Rows that can
- * stall (naive) stop starting transfers after `--bound-seconds`. Rows are listed in bench/contention-workloads.ts; add one there.
+ * stall (naive) stop starting transfers after `--bound-seconds`. Rows are listed in
+ * bench/contention-workloads.ts; add one there.
  *
  * Two contention settings by default, because bank.ts's transfer generator (a floating-point LCG
  * that loses its low bits) behaves very differently with the number of accounts:

@@ -14,6 +14,8 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { createEslint, runLint } from '../src/cli/lint-runner.js'
+import { nodeCpuMsSince } from './support/cpu.js'
+import { median } from './support/stats.js'
 
 const { values } = parseArgs({
   options: { files: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } },
@@ -128,15 +130,7 @@ function generate(i: number): { text: string; findings: number } {
   return { text: `${lines.join('\n')}\n`, findings: spec.crossShard ? 1 : 0 }
 }
 
-function cpuSeconds(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since)
-  return (d.user + d.system) / 1e6
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
+const cpuSeconds = (since: NodeJS.CpuUsage) => nodeCpuMsSince(since) / 1000
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shardtx-lint-bench-'))

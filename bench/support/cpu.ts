@@ -1,14 +1,20 @@
 /**
- * CPU time used so far by a MariaDB/MySQL server running on this machine, read from /proc.
- * The benchmarks run Node and the server on one machine, so a row's cost is the CPU both spend
- * per transfer; this reads the server's half. Undefined when the server is not a local process
- * this user can see (another host, a container, not Linux): the column then shows n/a.
+ * CPU time spent by this Node process and by a MariaDB/MySQL server running on this machine.
+ * The benchmarks run Node and the server on one machine, so a row's cost is the CPU both spend.
+ * The server's is read from /proc: undefined when the server is not a local process this user
+ * can see (another host, a container, not Linux), and the column then shows n/a.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 
 const SERVER_COMMANDS = new Set(['mariadbd', 'mysqld'])
 // /proc/<pid>/stat reports times in USER_HZ ticks, which Linux fixes at 100 per second.
 const MS_PER_TICK = 10
+
+/** User + system CPU of this process (all threads) since `since` (a `process.cpuUsage()`), in ms. */
+export function nodeCpuMsSince(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since)
+  return (d.user + d.system) / 1000
+}
 
 /** The pid of the one local server process, or undefined if there is none or more than one. */
 export function localServerPid(): number | undefined {
