@@ -2,7 +2,8 @@
  * Incident 2 (gh-ost #1666): a buffer sized by `--default-retries=9999999999999` killed the process
  * at start. Here every count, limit and timeout is set to its largest accepted value, or past it:
  * accepted values cost nothing (RSS growth under 5 MB, measured in a fresh process after gc, with
- * real transactions run through them); values past the limits are refused at once with a
+ * real transactions run through them, not counting the empty young generation whose resident size
+ * V8 picks by itself: see bounded-options.child.ts); values past the limits are refused at once with a
  * TypeError naming the option.
  */
 import { expect, test } from 'vitest'
@@ -11,6 +12,7 @@ import { runChild } from './bounded-child.js'
 interface ChildResult {
   rssBeforeMb: number
   rssGrowthMb: number
+  youngGenerationGrowthMb: number
   accepted: { name: string; createMs: number; committed: boolean }[]
   refused: { name: string; ms: number; typeError: boolean; message: string }[]
   retryAttempts: number
@@ -25,7 +27,7 @@ test('huge limits are accepted for free or refused at once, and RSS grows by les
     `bounded-options: RSS ${result.rssBeforeMb.toFixed(1)} MB before, +${result.rssGrowthMb.toFixed(2)} MB after; ` +
       `create ms ${JSON.stringify(Object.fromEntries(result.accepted.map((a) => [a.name, Math.round(a.createMs * 10) / 10])))}`,
   )
-  expect(result.rssGrowthMb).toBeLessThan(5)
+  expect(result.rssGrowthMb - result.youngGenerationGrowthMb).toBeLessThan(5)
 
   expect(result.accepted.length).toBeGreaterThanOrEqual(5)
   for (const a of result.accepted) {
