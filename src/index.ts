@@ -13,10 +13,10 @@ export {
   type SplitFailure,
   type SplitPartDescription,
   type SplitPartStatement,
-} from './recovery/errors.js'
-export type { RecoveryReport, RecoverOptions } from './recovery/split-coordinator.js'
-export type { SplitPlanFailedEvent, SplitPlanPendingEvent, SplitRecoveryEvent, SplitRecoveryErrorEvent } from './recovery/events.js'
-export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './recovery/intent-log-schema.js'
+} from './policies/split/errors.js'
+export type { RecoveryReport, RecoverOptions } from './policies/split/split-coordinator.js'
+export type { SplitPlanFailedEvent, SplitPlanPendingEvent, SplitRecoveryEvent, SplitRecoveryErrorEvent } from './policies/split/events.js'
+export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './policies/split/intent-log-schema.js'
 export type {
   ShardedDbOptions,
   TransactionOptions,
@@ -41,12 +41,12 @@ export {
   isRetryableError,
   type CodeLocation,
   type TransactionFacts,
-} from './errors.js'
-export type { ShardtxLogger } from './logging/logger.js'
+} from './shared/errors.js'
+export type { ShardtxLogger } from './shared/logger.js'
 export type { HealthOptions } from './config/options.js'
 export type { DeadlockOptions } from './config/options.js'
 export type { DeadlockStats, DistributedDeadlockEvent, DeadlockMember, DeadlockWait } from './deadlock/detector-events.js'
-export { StatementTimeoutError } from './errors.js'
+export { StatementTimeoutError } from './shared/errors.js'
 export {
   SHARD_HEALTH_CHANNEL,
   type ShardHealthInfo,
@@ -55,7 +55,7 @@ export {
   type ShardDownEvent,
   type ShardUpEvent,
 } from './health/health-events.js'
-export { CHANNELS, type CrossShardTransactionEvent, type TransactionRetryEvent, type PartialCommitEvent } from './logging/events.js'
+export { CHANNELS, type CrossShardTransactionEvent, type TransactionRetryEvent, type PartialCommitEvent } from './shared/channels.js'
 export { keyrangeNames } from './routing/keyrange-names.js'
-export { LockSetUnstableError } from './policies/ordered-errors.js'
-export type { FootprintRecord, FootprintTransactionRecord, FootprintDroppedRecord } from './logging/footprint-record.js'
+export { LockSetUnstableError } from './policies/ordered/errors.js'
+export type { FootprintRecord, FootprintTransactionRecord, FootprintDroppedRecord } from './shared/footprint-record.js'

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { FootprintFormatError, parseFootprintLine, type FootprintTransactionRecord } from '../logging/footprint-record.js'
+import { FootprintFormatError, parseFootprintLine, type FootprintTransactionRecord } from '../shared/footprint-record.js'
 
 /** Everything recorded for one `db.transaction()` call site. */
 export interface OriginSummary {

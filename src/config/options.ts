@@ -1,5 +1,5 @@
-import type { ShardtxLogger } from '../logging/logger.js'
-import type { SplitFailure } from '../recovery/errors.js'
+import type { ShardtxLogger } from '../shared/logger.js'
+import type { SplitFailure } from '../policies/split/errors.js'
 
 /** A shard key value. Numbers must be safe integers; `hash` needs integers, `xxhash` and custom routers take any. */
 export type ShardKey = number | bigint | string

@@ -1,12 +1,12 @@
-import { resolveDeadlockOptions, type ResolvedDeadlockOptions } from '../deadlock/detector-options.js'
+import { resolveDeadlockOptions, type ResolvedDeadlockOptions } from './deadlock-options.js'
 import { availablePolicies } from '../policies/registry.js'
-import { resolveSplitOptions, type ResolvedSplitOptions } from '../policies/split-options.js'
-import { validateLogger, type ShardtxLogger } from '../logging/logger.js'
+import { resolveSplitOptions, type ResolvedSplitOptions } from './split-options.js'
+import { validateLogger, type ShardtxLogger } from '../shared/logger.js'
 import { createShardMap, type ShardMap } from '../routing/shard-map.js'
 import { parseConnection, type ConnectionSettings } from './connection.js'
 import type { CrossShardPolicyName, RouterFunction, ShardedDbOptions, TableConfig } from './options.js'
 import { resolveFootprint, resolveStrict } from './strict-mode.js'
-import { expectBoolean, expectInteger, expectKnownKeys, expectOneOf, expectPlainObject, fail } from './validators.js'
+import { expectBoolean, expectInteger, expectKnownKeys, expectOneOf, expectPlainObject, fail } from '../shared/validators.js'
 
 /** Options after validation, with every default filled in. Built once, at `createShardedDb`. */
 export interface ResolvedConfig {

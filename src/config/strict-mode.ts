@@ -1,7 +1,7 @@
 import path from 'node:path'
-import { ReasonRequiredError } from '../errors.js'
-import type { CallSite } from '../transaction/call-site.js'
-import { describeValue, expectBoolean, expectKnownKeys, expectPlainObject, fail } from './validators.js'
+import { ReasonRequiredError } from '../shared/errors.js'
+import type { CallSite } from '../shared/call-site.js'
+import { describeValue, expectBoolean, expectKnownKeys, expectPlainObject, fail } from '../shared/validators.js'
 
 /** Turns strict mode on (`1`, `true`) or off (`0`, `false`) whatever `NODE_ENV` says. */
 export const STRICT_ENV = 'SHARDTX_STRICT'

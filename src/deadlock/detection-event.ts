@@ -1,4 +1,4 @@
-import { formatLocation } from '../errors.js'
+import { formatLocation } from '../shared/errors.js'
 import type { DeadlockCycle } from './cycle-search.js'
 import type { DeadlockMember, DeadlockWait, DistributedDeadlockEvent } from './detector-events.js'
 import type { TransactionRegistry } from './transaction-registry.js'

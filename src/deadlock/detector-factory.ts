@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/resolve.js'
-import { PROCESS_TAG } from '../transaction/transaction-id.js'
+import { PROCESS_TAG } from '../shared/transaction-id.js'
 import { DeadlockDetector } from './detector.js'
 import { DetectorServers } from './detector-servers.js'
 

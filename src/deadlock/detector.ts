@@ -1,9 +1,9 @@
-import { formatLocation } from '../errors.js'
-import type { ShardtxLogger } from '../logging/logger.js'
+import { formatLocation } from '../shared/errors.js'
+import type { ShardtxLogger } from '../shared/logger.js'
 import { findDeadlocks, type DeadlockCycle } from './cycle-search.js'
 import { describeDeadlock } from './detection-event.js'
 import type { DeadlockStats } from './detector-events.js'
-import type { ResolvedDeadlockOptions } from './detector-options.js'
+import type { ResolvedDeadlockOptions } from '../config/deadlock-options.js'
 import { runnerOf, type ServerAccess } from './detector-servers.js'
 import { killConnectionSql } from './kill.js'
 import {

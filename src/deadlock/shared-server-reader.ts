@@ -1,4 +1,4 @@
-import { MIN_POLL_INTERVAL_MS } from './detector-options.js'
+import { MIN_POLL_INTERVAL_MS } from '../config/deadlock-options.js'
 import { createLockWaitReader } from './lock-wait-reader.js'
 import type { QueryRunner } from './query-runner.js'
 import { detectServerFlavor } from './server-flavor.js'

@@ -1,4 +1,4 @@
-import type { CodeLocation, TransactionFacts } from '../errors.js'
+import type { CodeLocation, TransactionFacts } from '../shared/errors.js'
 import type { LockWaitEdge, ShardConnection } from './types.js'
 
 /** What the detector needs from a transaction; `TransactionState` has it. */

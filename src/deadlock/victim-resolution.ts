@@ -1,4 +1,4 @@
-import { DistributedDeadlockError } from '../errors.js'
+import { DistributedDeadlockError } from '../shared/errors.js'
 import type { DeadlockCycle } from './cycle-search.js'
 import { killConnectionSql } from './kill.js'
 import type { TrackedTransaction } from './transaction-registry.js'

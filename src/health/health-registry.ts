@@ -1,5 +1,5 @@
-import { ShardUnavailableError } from '../errors.js'
-import type { ShardtxLogger } from '../logging/logger.js'
+import { ShardUnavailableError } from '../shared/errors.js'
+import type { ShardtxLogger } from '../shared/logger.js'
 import { describeDriverError } from './connection-errors.js'
 import { SHARD_HEALTH_CHANNEL, type ShardDownEvent, type ShardHealthInfo, type ShardState, type ShardUpEvent } from './health-events.js'
 import { LatestSlot } from './latest-slot.js'

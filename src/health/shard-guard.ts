@@ -1,4 +1,4 @@
-import { ShardUnavailableError, StatementTimeoutError } from '../errors.js'
+import { ShardUnavailableError, StatementTimeoutError } from '../shared/errors.js'
 import type { RawConnection } from '../knex/client.js'
 import { closeConnection } from './close-connection.js'
 import { describeDriverError, isConnectionError } from './connection-errors.js'

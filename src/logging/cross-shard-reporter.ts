@@ -1,9 +1,9 @@
-import { formatLocation } from '../errors.js'
-import type { TransactionOutcome } from '../policies/policy.js'
+import { formatLocation } from '../shared/errors.js'
+import type { TransactionOutcome } from '../transaction/policy.js'
 import type { TransactionState } from '../transaction/transaction-state.js'
-import { CHANNELS, type CrossShardTransactionEvent } from './events.js'
-import { levelEnabled, type ShardtxLogger } from './logger.js'
-import { OriginRateLimiter } from './origin-rate-limiter.js'
+import { CHANNELS, type CrossShardTransactionEvent } from '../shared/channels.js'
+import { levelEnabled, type ShardtxLogger } from '../shared/logger.js'
+import { OriginRateLimiter } from '../shared/origin-rate-limiter.js'
 
 /**
  * Reports transactions that spanned shards: every one to the diagnostics channel (metrics and

@@ -1,8 +1,8 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { CHANNELS, type CrossShardTransactionEvent } from './events.js'
-import { encodeFootprintLine, transactionRecordOf } from './footprint-record.js'
+import { CHANNELS, type CrossShardTransactionEvent } from '../shared/channels.js'
+import { encodeFootprintLine, transactionRecordOf } from '../shared/footprint-record.js'
 import { FootprintWriter } from './footprint-writer.js'
-import type { ShardtxLogger } from './logger.js'
+import type { ShardtxLogger } from '../shared/logger.js'
 
 /** One ShardedDb's use of a footprint file. */
 export interface FootprintRecording {

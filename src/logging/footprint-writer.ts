@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { droppedRecord, encodeFootprintLine } from './footprint-record.js'
+import { droppedRecord, encodeFootprintLine } from '../shared/footprint-record.js'
 
 /**
  * Lines waiting for the disk, at most. A constant, like the rate limiter's origin cap: memory must

@@ -1,8 +1,8 @@
 import type { CrossShardPolicyName } from '../config/options.js'
-import { orderedPolicy } from './ordered.js'
-import type { CrossShardPolicy } from './policy.js'
+import { orderedPolicy } from './ordered/ordered-policy.js'
+import type { CrossShardPolicy } from '../transaction/policy.js'
 import { rejectPolicy } from './reject.js'
-import { splitPolicy } from './split.js'
+import { splitPolicy } from './split/split-policy.js'
 import { warnPolicy } from './warn.js'
 
 const POLICIES: Partial<Record<CrossShardPolicyName, CrossShardPolicy>> = {

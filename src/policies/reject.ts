@@ -1,6 +1,6 @@
-import { CrossShardTransactionError } from '../errors.js'
+import { CrossShardTransactionError } from '../shared/errors.js'
 import { commitInCanonicalOrder } from '../transaction/commit-in-order.js'
-import type { CrossShardPolicy } from './policy.js'
+import type { CrossShardPolicy } from '../transaction/policy.js'
 
 /**
  * `reject` (the default): a transaction may write to, or lock rows on, one shard only. The

@@ -1,5 +1,5 @@
 import { commitInCanonicalOrder } from '../transaction/commit-in-order.js'
-import type { CrossShardPolicy } from './policy.js'
+import type { CrossShardPolicy } from '../transaction/policy.js'
 
 /**
  * `warn`: the transaction may span shards. Shards commit one at a time in canonical order

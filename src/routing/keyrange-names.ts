@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describeValue } from '../config/describe-value.js'
+import { describeValue } from '../shared/describe-value.js'
 
 /**
  * Evenly split keyrange names for n shards, n a power of two from 1 to 256: 1 -> ['0'],

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { describeValue, quoteName } from '../config/describe-value.js'
+import { describeValue, quoteName } from '../shared/describe-value.js'
 
 /** A parsed keyrange. Bounds are normalized: trailing zero bytes removed. */
 export interface KeyRange {

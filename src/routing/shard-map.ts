@@ -6,7 +6,7 @@
  * @module
  */
 import type { RouterFunction, ShardKey } from '../config/options.js'
-import { describeValue, quoteName } from '../config/describe-value.js'
+import { describeValue, quoteName } from '../shared/describe-value.js'
 import { findCoverProblem, tryParseKeyRange, type CoverProblem, type KeyRange } from './keyrange.js'
 import { createVindex } from './vindex.js'
 

@@ -1,5 +1,5 @@
 import type { ShardKey, TableConfig } from '../config/options.js'
-import { UnroutableQueryError } from '../errors.js'
+import { UnroutableQueryError } from '../shared/errors.js'
 import {
   READ_METHODS,
   WRITE_METHODS,

@@ -7,7 +7,7 @@
  */
 import { createCipheriv, type Cipher } from 'node:crypto'
 import type { ShardKey } from '../config/options.js'
-import { describeValue } from '../config/describe-value.js'
+import { describeValue } from '../shared/describe-value.js'
 import type { Vindex } from './vindex.js'
 
 const TWO_32 = 4294967296

@@ -8,7 +8,7 @@
  */
 import { xxh64 } from '@node-rs/xxhash'
 import type { ShardKey } from '../config/options.js'
-import { describeValue } from '../config/describe-value.js'
+import { describeValue } from '../shared/describe-value.js'
 import type { Vindex } from './vindex.js'
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ShardKey } from '../config/options.js'
-import { describeValue } from '../config/describe-value.js'
+import { describeValue } from '../shared/describe-value.js'
 import { createHashVindex } from './vindex-hash.js'
 import { createXxhashVindex } from './vindex-xxhash.js'
 

@@ -1,5 +1,5 @@
-import { PartialCommitError } from '../errors.js'
-import { CHANNELS } from '../logging/events.js'
+import { PartialCommitError } from '../shared/errors.js'
+import { CHANNELS } from '../shared/channels.js'
 import type { TransactionState } from './transaction-state.js'
 
 /**

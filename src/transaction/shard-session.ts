@@ -1,7 +1,7 @@
 import { closeConnection, wasClosed } from '../health/close-connection.js'
 import { shardGuardOf } from '../health/guarded-client.js'
 import type { KnexClientLike, RawConnection } from '../knex/client.js'
-import { startsTransactionsImplicitly } from './session-pool.js'
+import { startsTransactionsImplicitly } from '../knex/session-pool.js'
 
 /**
  * Told when a session starts and before its connection leaves it: the deadlock detector maps

@@ -1,11 +1,11 @@
 import type { CrossShardPolicyName } from '../config/options.js'
-import type { CodeLocation, TransactionFacts } from '../errors.js'
-import type { CrossShardPolicy } from '../policies/policy.js'
+import type { CodeLocation, TransactionFacts } from '../shared/errors.js'
+import type { CrossShardPolicy } from './policy.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
-import type { CallSite } from './call-site.js'
-import type { Runtime } from './runtime.js'
+import type { CallSite } from '../shared/call-site.js'
+import type { Runtime } from './services.js'
 import { ShardSession } from './shard-session.js'
-import { nextTransactionId } from './transaction-id.js'
+import { nextTransactionId } from '../shared/transaction-id.js'
 
 /** At most this many key values per shard appear in one warning. */
 const MAX_LOGGED_KEYS_PER_SHARD = 20

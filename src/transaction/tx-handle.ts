@@ -1,8 +1,8 @@
 import type { Knex } from 'knex'
-import { UnroutableQueryError } from '../errors.js'
+import { UnroutableQueryError } from '../shared/errors.js'
 import type { KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
-import { CallSite } from './call-site.js'
+import { CallSite } from '../shared/call-site.js'
 import { executeStatement, executeUnroutedStatement } from './statement-executor.js'
 import type { TransactionState } from './transaction-state.js'
 

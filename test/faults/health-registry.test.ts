@@ -3,7 +3,7 @@
  * The fault tests next to this file check the same transitions against real servers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ShardUnavailableError } from '../../src/errors.js'
+import { ShardUnavailableError } from '../../src/shared/errors.js'
 import { HealthRegistry } from '../../src/health/health-registry.js'
 import { captureLogger } from './capture-logger.js'
 

@@ -3,7 +3,7 @@
  * and what is cleaned up behind it. No database; shard-failure.test.ts covers real servers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ShardUnavailableError, StatementTimeoutError } from '../../src/errors.js'
+import { ShardUnavailableError, StatementTimeoutError } from '../../src/shared/errors.js'
 import { wasClosed } from '../../src/health/close-connection.js'
 import { HealthRegistry } from '../../src/health/health-registry.js'
 import { ShardGuard } from '../../src/health/shard-guard.js'

@@ -20,7 +20,7 @@
  */
 import fs from 'node:fs'
 import { createShardedDb } from '../../src/index.js'
-import { setSplitPhaseHookForTests, type SplitPhase } from '../../src/recovery/phase-hook.js'
+import { setSplitPhaseHookForTests, type SplitPhase } from '../../src/policies/split/phase-hook.js'
 import { applyTransfer, BANK_TABLES, runConcurrently, type Transfer } from '../support/bank.js'
 
 interface Run {

@@ -15,7 +15,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keyrangeNames } from '../../src/index.js'
-import type { SplitPhase } from '../../src/recovery/phase-hook.js'
+import type { SplitPhase } from '../../src/policies/split/phase-hook.js'
 import { checkBank, crossShardTransfers, setupBank, type Bank } from '../support/bank.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
 

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { keyrangeNames, ShardUnavailableError } from '../../src/index.js'
-import { SplitPlanPendingError } from '../../src/recovery/errors.js'
+import { SplitPlanPendingError } from '../../src/policies/split/errors.js'
 import { applyTransfer, checkBank, crossShardTransfers, setupBank, type Bank, type Transfer } from '../support/bank.js'
 import { startServerShards, type ServerShards } from '../support/server-shards.js'
 

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createShardedDb, type ShardedDb, type ShardedTransaction } from '../../src/index.js'
-import { MAX_TRACKED_ORIGINS } from '../../src/logging/origin-rate-limiter.js'
+import { MAX_TRACKED_ORIGINS } from '../../src/shared/origin-rate-limiter.js'
 import { startServerShards } from '../support/server-shards.js'
 
 const gc = (globalThis as { gc?: () => void }).gc

@@ -11,7 +11,7 @@ import {
   type ShardedDbOptions,
   type SplitFailure,
 } from '../../src/index.js'
-import { setSplitPhaseHookForTests } from '../../src/recovery/phase-hook.js'
+import { setSplitPhaseHookForTests } from '../../src/policies/split/phase-hook.js'
 import { BANK_SCHEMA, INITIAL_BALANCE } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'

@@ -7,7 +7,7 @@
 import type { Connection } from 'mysql2/promise'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CREATE_APPLIED_TABLE, SplitPlanPendingError, createShardedDb, keyrangeNames, type ShardedDb, type ShardedDbOptions } from '../../src/index.js'
-import { setSplitPhaseHookForTests, type SplitPhase, type SplitPhaseDetail } from '../../src/recovery/phase-hook.js'
+import { setSplitPhaseHookForTests, type SplitPhase, type SplitPhaseDetail } from '../../src/policies/split/phase-hook.js'
 import { BANK_SCHEMA, BANK_TABLES, INITIAL_BALANCE } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'

@@ -18,7 +18,7 @@
 import type { Connection } from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keyrangeNames } from '../../src/index.js'
-import { setSplitPhaseHookForTests } from '../../src/recovery/phase-hook.js'
+import { setSplitPhaseHookForTests } from '../../src/policies/split/phase-hook.js'
 import { applyTransfer, checkBank, crossShardTransfers, runConcurrently, setupBank, type Bank, type Transfer } from '../support/bank.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
 import { adminConnection } from '../support/test-server.js'

@@ -4,7 +4,7 @@
  */
 import { createShardedDb, type ShardedDb, type ShardedDbOptions } from '../../src/index.js'
 import { BANK_TABLES } from './bank.js'
-import { setSplitPhaseHookForTests } from '../../src/recovery/phase-hook.js'
+import { setSplitPhaseHookForTests } from '../../src/policies/split/phase-hook.js'
 import type { TestShards } from './shard-databases.js'
 
 /** Clears the bank tables (plus `extraTables`) and drops the intent log, so recovery starts from nothing. */

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { DistributedDeadlockError } from '../../src/index.js'
 import { DeadlockDetector } from '../../src/deadlock/detector.js'
-import type { ResolvedDeadlockOptions } from '../../src/deadlock/detector-options.js'
+import type { ResolvedDeadlockOptions } from '../../src/config/deadlock-options.js'
 import type { ServerAccess } from '../../src/deadlock/detector-servers.js'
 import type { DetectorSession } from '../../src/deadlock/transaction-registry.js'
 import type { LockWaitEdge } from '../../src/deadlock/types.js'

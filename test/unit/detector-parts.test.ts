@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { createShardedDb, DistributedDeadlockError } from '../../src/index.js'
 import type { DeadlockCycle } from '../../src/deadlock/cycle-search.js'
-import { DEADLOCK_DEFAULTS, resolveDeadlockOptions } from '../../src/deadlock/detector-options.js'
+import { DEADLOCK_DEFAULTS, resolveDeadlockOptions } from '../../src/config/deadlock-options.js'
 import { MAX_TRACKED_SESSIONS, TransactionRegistry, type DetectorSession } from '../../src/deadlock/transaction-registry.js'
 import type { TransactionOwnership } from '../../src/deadlock/types.js'
 import { doomLocalVictim, killQuerySql, MAX_PENDING_REMOTE_CYCLES, RemoteVictims } from '../../src/deadlock/victim-resolution.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CrossShardTransactionEvent } from '../../src/logging/events.js'
+import type { CrossShardTransactionEvent } from '../../src/shared/channels.js'
 import {
   encodeFootprintLine,
   FootprintFormatError,
@@ -7,7 +7,7 @@ import {
   parseFootprintLine,
   transactionRecordOf,
   type FootprintTransactionRecord,
-} from '../../src/logging/footprint-record.js'
+} from '../../src/shared/footprint-record.js'
 
 const AT = new Date('2025-03-04T05:06:07.000Z')
 

@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CHANNELS, type CrossShardTransactionEvent } from '../../src/logging/events.js'
-import { parseFootprintLine, type FootprintRecord } from '../../src/logging/footprint-record.js'
+import { CHANNELS, type CrossShardTransactionEvent } from '../../src/shared/channels.js'
+import { parseFootprintLine, type FootprintRecord } from '../../src/shared/footprint-record.js'
 import { startFootprintRecording } from '../../src/logging/footprint-recorder.js'
-import { silentLogger } from '../../src/logging/logger.js'
+import { silentLogger } from '../../src/shared/logger.js'
 
 let dir: string
 let file: string

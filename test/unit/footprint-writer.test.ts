@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { parseFootprintLine } from '../../src/logging/footprint-record.js'
+import { parseFootprintLine } from '../../src/shared/footprint-record.js'
 import { FootprintWriter, MAX_QUEUED_LINES, type FootprintWriterIo } from '../../src/logging/footprint-writer.js'
 
 const run = promisify(execFile)

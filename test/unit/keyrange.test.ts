@@ -11,7 +11,7 @@ import {
   tryParseKeyRange,
   type KeyRange,
 } from '../../src/routing/keyrange.js'
-import { describeValue, quoteName } from '../../src/config/describe-value.js'
+import { describeValue, quoteName } from '../../src/shared/describe-value.js'
 import { keyrangeNames } from '../../src/routing/keyrange-names.js'
 
 const id = (hex: string): Buffer => Buffer.from(hex, 'hex')

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { OriginRateLimiter, MAX_TRACKED_ORIGINS } from '../../src/logging/origin-rate-limiter.js'
-import { backoffDelay } from '../../src/transaction/backoff.js'
-import { firstUserFrame } from '../../src/transaction/call-site.js'
-import { isRetryableError, DistributedDeadlockError, ShardUnavailableError } from '../../src/errors.js'
+import { OriginRateLimiter, MAX_TRACKED_ORIGINS } from '../../src/shared/origin-rate-limiter.js'
+import { backoffDelay } from '../../src/shared/backoff.js'
+import { firstUserFrame } from '../../src/shared/call-site.js'
+import { isRetryableError, DistributedDeadlockError, ShardUnavailableError } from '../../src/shared/errors.js'
 
 describe('OriginRateLimiter', () => {
   it('lets one warning per origin through per interval and counts the rest', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { AppliedMarks, MAX_QUEUED_MARKS } from '../../src/recovery/applied-marks.js'
-import type { IntentLog } from '../../src/recovery/intent-log.js'
+import { AppliedMarks, MAX_QUEUED_MARKS } from '../../src/policies/split/applied-marks.js'
+import type { IntentLog } from '../../src/policies/split/intent-log.js'
 
 /** A fake intent log whose UPDATEs complete when the test says so. */
 function fakeLog(fail = false) {

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import mysql from 'mysql2'
 import { describe, expect, it } from 'vitest'
-import { decodeBindings, encodeBindings, mysqlDateText } from '../../src/recovery/binding-codec.js'
-import { SplitUnsupportedError } from '../../src/recovery/errors.js'
+import { decodeBindings, encodeBindings, mysqlDateText } from '../../src/policies/split/binding-codec.js'
+import { SplitUnsupportedError } from '../../src/policies/split/errors.js'
 
 /** What mysql2 puts in the SQL for a value, its default `timezone: 'local'` included. */
 const sentByMysql2 = (values: unknown[]) => mysql.format(values.map(() => '?').join(', '), values as never)

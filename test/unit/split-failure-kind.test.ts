@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { errorCodes, failureKind } from '../../src/recovery/failure-kind.js'
+import { errorCodes, failureKind } from '../../src/policies/split/failure-kind.js'
 
 const sqlError = (errno: number, code: string) => Object.assign(new Error(`${code}: Duplicate entry 'secret-key' for key 'PRIMARY'`), { errno, code, sqlState: '23000' })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createShardedDb, type ShardedDbOptions } from '../../src/index.js'
-import { SPLIT_DEFAULTS, resolveSplitOptions, validateSplitTransactionOptions } from '../../src/policies/split-options.js'
+import { SPLIT_DEFAULTS, resolveSplitOptions, validateSplitTransactionOptions } from '../../src/config/split-options.js'
 
 const base: ShardedDbOptions = {
   shards: { '-80': 'mysql://app:pw@127.0.0.1:3306/s0', '80-': 'mysql://app:pw@127.0.0.1:3306/s1' },

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { createCompileOnlyKnex } from '../../src/knex/client.js'
 import type { KnexBuilderInternals } from '../../src/knex/builder-internals.js'
-import { SplitPlanBuilder } from '../../src/policies/split-plan-builder.js'
-import { SplitUnsupportedError } from '../../src/recovery/errors.js'
-import { newPlanId, parseParts, serializeParts } from '../../src/recovery/plan.js'
+import { SplitPlanBuilder } from '../../src/policies/split/plan-builder.js'
+import { SplitUnsupportedError } from '../../src/policies/split/errors.js'
+import { newPlanId, parseParts, serializeParts } from '../../src/policies/split/plan.js'
 
 const knex = createCompileOnlyKnex()
 const b = (q: unknown) => q as KnexBuilderInternals

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { resolveSplitOptions } from '../../src/policies/split-options.js'
-import { RecoveryScheduler } from '../../src/recovery/recovery-scheduler.js'
-import type { SplitCoordinator } from '../../src/recovery/split-coordinator.js'
+import { resolveSplitOptions } from '../../src/config/split-options.js'
+import { RecoveryScheduler } from '../../src/policies/split/recovery-scheduler.js'
+import type { SplitCoordinator } from '../../src/policies/split/split-coordinator.js'
 
 const report = { recovered: 0, failed: 0, stillPending: 0, pruned: 0, durationMs: 0 }
 

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { splitWriteResult } from '../../src/policies/split-write-result.js'
-import { SplitWriteResultError } from '../../src/recovery/errors.js'
+import { splitWriteResult } from '../../src/policies/split/write-result.js'
+import { SplitWriteResultError } from '../../src/policies/split/errors.js'
 
 const make = () => {
   let uses = 0

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import knexFactory from 'knex'
 import { describe, expect, it } from 'vitest'
-import { UnroutableQueryError } from '../../src/errors.js'
+import { UnroutableQueryError } from '../../src/shared/errors.js'
 import { createShardMap } from '../../src/routing/shard-map.js'
 import { keysFromWhere } from '../../src/routing/shard-key-extraction.js'
 import { StatementRouter } from '../../src/routing/statement-router.js'

@@ -1,11 +1,11 @@
-import type { JoinRequest, TransactionState } from '../transaction/transaction-state.js'
-import type { KnexBuilderInternals } from '../knex/builder-internals.js'
-import type { RoutedStatement } from '../routing/statement-router.js'
-import type { ShardMode } from '../transaction/lock-set-order.js'
-import { mergeResults } from '../transaction/result-merge.js'
-import { executeOnShard } from '../transaction/statement-executor.js'
-import { isLockWaitTimeout } from '../errors.js'
-import { knownToRefuseWaits, noWaitClientOf, refusesToWait } from './ordered-no-wait.js'
+import type { JoinRequest, TransactionState } from '../../transaction/transaction-state.js'
+import type { KnexBuilderInternals } from '../../knex/builder-internals.js'
+import type { RoutedStatement } from '../../routing/statement-router.js'
+import type { ShardMode } from './lock-set-order.js'
+import { mergeResults } from '../../transaction/result-merge.js'
+import { executeOnShard } from '../../transaction/statement-executor.js'
+import { isLockWaitTimeout } from '../../shared/errors.js'
+import { knownToRefuseWaits, noWaitClientOf, refusesToWait } from './no-wait.js'
 
 /**
  * Runs one routed locking/writing statement on its shards, one after another in canonical order,

@@ -18,7 +18,7 @@
  * debugger or `console.log` shows what it is instead of crashing.
  */
 import { inspect } from 'node:util'
-import type { SplitWriteResultError } from '../recovery/errors.js'
+import type { SplitWriteResultError } from './errors.js'
 
 /**
  * The target behind the proxy. Node's `util.inspect` may call the inspect hook with the proxy or

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { CodeLocation } from '../errors.js'
+import type { CodeLocation } from './errors.js'
 
 /**
  * Where application code called into shardtx, captured cheaply and resolved only when needed.

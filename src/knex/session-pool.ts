@@ -1,4 +1,4 @@
-import type { KnexClientLike } from '../knex/client.js'
+import type { KnexClientLike } from './client.js'
 
 /**
  * Each shard has two pools: the plain one (`db.shard(name)`, reads outside a transaction, the

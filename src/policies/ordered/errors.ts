@@ -1,4 +1,4 @@
-import { ShardtxError, formatLocation, type CodeLocation, type TransactionFacts } from '../errors.js'
+import { ShardtxError, formatLocation, type CodeLocation, type TransactionFacts } from '../../shared/errors.js'
 
 /** One restart of an `ordered` transaction: the statement that could not run in canonical order. */
 export interface LockRestart {

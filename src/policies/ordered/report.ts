@@ -1,9 +1,9 @@
-import { formatLocation } from '../errors.js'
-import { levelEnabled } from '../logging/logger.js'
-import { OriginRateLimiter } from '../logging/origin-rate-limiter.js'
-import type { TransactionState } from '../transaction/transaction-state.js'
-import type { Runtime } from '../transaction/runtime.js'
-import { describeReach, type LockRestart } from './ordered-errors.js'
+import { formatLocation } from '../../shared/errors.js'
+import { levelEnabled } from '../../shared/logger.js'
+import { OriginRateLimiter } from '../../shared/origin-rate-limiter.js'
+import type { TransactionState } from '../../transaction/transaction-state.js'
+import type { Runtime } from '../../transaction/services.js'
+import { describeReach, type LockRestart } from './errors.js'
 
 /** Logged at debug level when an `ordered` attempt restarts to take a grown lock set in canonical order. */
 export interface LockRestartEvent extends LockRestart {

@@ -1,4 +1,4 @@
-import type { ShardKey } from '../config/options.js'
+import type { ShardKey } from '../../config/options.js'
 import { LockSet } from './lock-set.js'
 
 /**

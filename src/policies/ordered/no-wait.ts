@@ -1,9 +1,9 @@
-import { isMariaDbVersion } from '../deadlock/server-flavor.js'
-import type { KnexClientLike } from '../knex/client.js'
-import type { ShardSession } from '../transaction/shard-session.js'
-import type { Runtime } from '../transaction/runtime.js'
-import { executeOnShard } from '../transaction/statement-executor.js'
-import type { TransactionState } from '../transaction/transaction-state.js'
+import { isMariaDbVersion } from '../../deadlock/server-flavor.js'
+import type { KnexClientLike } from '../../knex/client.js'
+import type { ShardSession } from '../../transaction/shard-session.js'
+import type { Runtime } from '../../transaction/services.js'
+import { executeOnShard } from '../../transaction/statement-executor.js'
+import type { TransactionState } from '../../transaction/transaction-state.js'
 
 /**
  * MariaDB's per-statement variable override (10.1+). With a lock wait timeout of 0 (allowed since

@@ -1,7 +1,7 @@
 import type { CrossShardPolicyName } from '../config/options.js'
 import type { KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
-import type { JoinRequest, TransactionState } from '../transaction/transaction-state.js'
+import type { JoinRequest, TransactionState } from './transaction-state.js'
 
 /** How a transaction ended, as policies and log events see it. */
 export type TransactionOutcome = 'committed' | 'rolled back' | 'partial commit'

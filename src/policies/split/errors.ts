@@ -3,7 +3,7 @@
  * so the split feature stays in its own files; they extend the same {@link ShardtxError} base and
  * carry stable codes.
  */
-import { ShardtxError, formatLocation, type CodeLocation } from '../errors.js'
+import { ShardtxError, formatLocation, type CodeLocation } from '../../shared/errors.js'
 
 /** What the error of a failed split plan says about one part. */
 export interface SplitPartStatement {

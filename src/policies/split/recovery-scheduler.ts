@@ -1,5 +1,5 @@
-import type { ShardtxLogger } from '../logging/logger.js'
-import type { ResolvedSplitOptions } from '../policies/split-options.js'
+import type { ShardtxLogger } from '../../shared/logger.js'
+import type { ResolvedSplitOptions } from '../../config/split-options.js'
 import type { SplitRecoveryErrorEvent } from './events.js'
 import { errorCodes } from './failure-kind.js'
 import type { RecoveryTrigger, SplitCoordinator } from './split-coordinator.js'

@@ -3,9 +3,9 @@
  * `createShardedDb`, and the per-transaction `idempotencyKey`, `compensate` and `parallelParts`.
  * Every mistake is a TypeError naming the option, thrown before anything touches a shard.
  */
-import type { CrossShardPolicyName } from '../config/options.js'
-import { describeValue, expectBoolean, expectInteger, expectKnownKeys, expectPlainObject, fail } from '../config/validators.js'
-import type { CompensationHook } from '../recovery/plan-runner.js'
+import type { CrossShardPolicyName } from './options.js'
+import { describeValue, expectBoolean, expectInteger, expectKnownKeys, expectPlainObject, fail } from '../shared/validators.js'
+import type { CompensationHook } from '../policies/split/plan-runner.js'
 
 export interface ResolvedSplitOptions {
   recoverOnStart: boolean

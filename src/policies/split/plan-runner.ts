@@ -1,5 +1,5 @@
-import { formatLocation, type CodeLocation } from '../errors.js'
-import type { ShardtxLogger } from '../logging/logger.js'
+import { formatLocation, type CodeLocation } from '../../shared/errors.js'
+import type { ShardtxLogger } from '../../shared/logger.js'
 import { SplitPlanFailedError, SplitPlanPendingError, type SplitFailure } from './errors.js'
 import type { SplitPlanFailedEvent, SplitPlanPendingEvent } from './events.js'
 import { errorCodes } from './failure-kind.js'

@@ -1,5 +1,5 @@
-import type { ShardKey } from '../config/options.js'
-import { keyIdentity } from '../routing/shard-key-extraction.js'
+import type { ShardKey } from '../../config/options.js'
+import { keyIdentity } from '../../routing/shard-key-extraction.js'
 
 /**
  * Rows to lock, grouped shard -> table -> keys, plus shards to open a session on without locking

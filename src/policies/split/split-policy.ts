@@ -1,13 +1,13 @@
-import type { RoutedStatement } from '../routing/statement-router.js'
-import { formatLocation } from '../errors.js'
-import { SplitPlanFailedError, SplitPlanPendingError, SplitUnsupportedError, SplitWriteResultError } from '../recovery/errors.js'
-import { hashIdempotencyKey, newPlanId, type PlanPart } from '../recovery/plan.js'
-import { splitCoordinatorOf, type SplitCoordinator } from '../recovery/split-coordinator.js'
-import type { TransactionState } from '../transaction/transaction-state.js'
-import type { CrossShardPolicy } from './policy.js'
-import { validateSplitTransactionOptions, type SplitTransactionOptions } from './split-options.js'
-import { SplitPlanBuilder } from './split-plan-builder.js'
-import { splitWriteResult } from './split-write-result.js'
+import type { RoutedStatement } from '../../routing/statement-router.js'
+import { formatLocation } from '../../shared/errors.js'
+import { SplitPlanFailedError, SplitPlanPendingError, SplitUnsupportedError, SplitWriteResultError } from './errors.js'
+import { hashIdempotencyKey, newPlanId, type PlanPart } from './plan.js'
+import { splitCoordinatorOf, type SplitCoordinator } from './split-coordinator.js'
+import type { TransactionState } from '../../transaction/transaction-state.js'
+import type { CrossShardPolicy } from '../../transaction/policy.js'
+import { validateSplitTransactionOptions, type SplitTransactionOptions } from '../../config/split-options.js'
+import { SplitPlanBuilder } from './plan-builder.js'
+import { splitWriteResult } from './write-result.js'
 
 /** The plan each running split attempt is building; gone with the attempt. */
 const plans = new WeakMap<TransactionState, SplitPlanBuilder>()

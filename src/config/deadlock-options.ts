@@ -3,7 +3,7 @@
  * detector, docs/deadlock.md). Every mistake is a TypeError naming the option, thrown before any
  * connection is made.
  */
-import { expectBoolean, expectInteger, expectKnownKeys, expectPlainObject } from '../config/validators.js'
+import { expectBoolean, expectInteger, expectKnownKeys, expectPlainObject } from '../shared/validators.js'
 
 export interface ResolvedDeadlockOptions {
   enabled: boolean

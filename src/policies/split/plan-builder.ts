@@ -4,10 +4,10 @@
  * bindings are encoded for the intent log right away: a write that could not be stored or
  * replayed fails at its own line, not later at commit.
  */
-import type { KnexBuilderInternals } from '../knex/builder-internals.js'
-import { encodeBindings } from '../recovery/binding-codec.js'
-import { SplitUnsupportedError } from '../recovery/errors.js'
-import type { PlanPart, PlannedStatement } from '../recovery/plan.js'
+import type { KnexBuilderInternals } from '../../knex/builder-internals.js'
+import { encodeBindings } from './binding-codec.js'
+import { SplitUnsupportedError } from './errors.js'
+import type { PlanPart, PlannedStatement } from './plan.js'
 
 interface CompiledQuery {
   sql: string

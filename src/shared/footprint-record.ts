@@ -1,4 +1,4 @@
-import type { CrossShardTransactionEvent } from './events.js'
+import type { CrossShardTransactionEvent } from './channels.js'
 
 /**
  * One line of a footprint file (JSON Lines, UTF-8, `\n`-terminated). Version 1 has two kinds:

@@ -1,4 +1,4 @@
-import type { KnexClientLike } from '../knex/client.js'
+import type { KnexClientLike } from '../../knex/client.js'
 import { ER_DUP_ENTRY, ER_NO_SUCH_TABLE, errnoOf } from './failure-kind.js'
 import { APPLIED_TABLE, CREATE_APPLIED_TABLE, CREATE_PLANS_TABLE, PLANS_TABLE } from './intent-log-schema.js'
 import { parseParts, type PlanPart, type SplitPlan } from './plan.js'

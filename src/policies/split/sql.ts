@@ -6,8 +6,8 @@
  * statement must be replayed byte for byte as knex compiled it), and `_query` is the point every
  * statement shardtx sends passes through, so per-shard guards (timeouts, health) apply here too.
  */
-import type { KnexClientLike, RawConnection } from '../knex/client.js'
-import type { ShardSession } from '../transaction/shard-session.js'
+import type { KnexClientLike, RawConnection } from '../../knex/client.js'
+import type { ShardSession } from '../../transaction/shard-session.js'
 
 /** mysql2's result of a statement without a result set. */
 export interface ResultHeader {

@@ -1,8 +1,8 @@
-import type { ShardKey } from '../config/options.js'
-import { describeValue, expectInteger, fail } from '../config/validators.js'
-import { isShardKeyValue } from '../routing/shard-key-extraction.js'
-import { LockSet } from '../transaction/lock-set.js'
-import type { Runtime } from '../transaction/runtime.js'
+import type { ShardKey } from '../../config/options.js'
+import { describeValue, expectInteger, fail } from '../../shared/validators.js'
+import { isShardKeyValue } from '../../routing/shard-key-extraction.js'
+import { LockSet } from './lock-set.js'
+import type { Runtime } from '../../transaction/services.js'
 
 /** How many times an `ordered` transaction may restart to grow its lock set, unless `maxLockRestarts` says otherwise. */
 export const DEFAULT_MAX_LOCK_RESTARTS = 3
