@@ -1,23 +1,33 @@
-import knexFactory, { type Knex } from 'knex'
+import type { Knex } from 'knex'
 import { inspect } from 'node:util'
-import type { ConnectionSettings } from './config/connection.js'
 import { mysql2Options } from './config/mysql2-options.js'
 import type { ShardKey, ShardedDbOptions, TransactionOptions } from './config/options.js'
 import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
-import { assertWarnOverrideHasReason } from './config/strict-mode.js'
-import { expectInteger, expectOneOf, expectPlainObject, expectKnownKeys } from './shared/validators.js'
 import type { DeadlockStats } from './deadlock/detector-events.js'
+import { createDeadlockDetector } from './deadlock/detector-factory.js'
 import type { ShardHealthInfo } from './health/health-events.js'
+import { guardShardPools } from './health/shard-health.js'
 import { clientOf, createCompileOnlyKnex, type KnexClientLike } from './knex/client.js'
+import { forwardQueryEvents, markSessionPool } from './knex/session-pool.js'
+import { createShardKnex } from './knex/shard-knex.js'
+import { CrossShardReporter } from './logging/cross-shard-reporter.js'
 import { startFootprintRecording, type FootprintRecording } from './logging/footprint-recorder.js'
-import { availablePolicies } from './policies/registry.js'
-import { SPLIT_TRANSACTION_OPTION_KEYS, validateSplitTransactionOptions } from './config/split-options.js'
+import { createOrderedPolicy } from './policies/ordered/ordered-policy.js'
+import { rejectPolicy } from './policies/reject.js'
 import { RecoveryScheduler } from './policies/split/recovery-scheduler.js'
-import { splitCoordinatorOf, type RecoverOptions, type RecoveryReport } from './policies/split/split-coordinator.js'
+import { SplitCoordinator, type RecoverOptions, type RecoveryReport } from './policies/split/split-coordinator.js'
+import { createSplitPolicy } from './policies/split/split-policy.js'
+import { warnPolicy } from './policies/warn.js'
+import { createShardMap, type ShardMap } from './routing/shard-map.js'
+import { StatementRouter } from './routing/statement-router.js'
 import { CallSite } from './shared/call-site.js'
+import { MAX_DURATION_MS } from './shared/limits.js'
+import { expectInteger, expectKnownKeys, expectPlainObject } from './shared/validators.js'
+import type { CrossShardPolicyName } from './config/policy-names.js'
+import type { AnyCrossShardPolicy } from './transaction/policy.js'
 import { runTransaction } from './transaction/run-transaction.js'
-import { Runtime } from './transaction/services.js'
-import { forwardQueryEvents, markSessionPool, sessionPoolHooks } from './knex/session-pool.js'
+import { TransactionServices } from './transaction/services.js'
+import { resolveTransactionOptions } from './transaction/transaction-options.js'
 import type { ShardedTransaction } from './transaction/tx-handle.js'
 
 /**
@@ -120,41 +130,99 @@ export interface ShardedDb {
  * ```
  */
 export function createShardedDb(options: ShardedDbOptions): ShardedDb {
-  return new ShardedDbImpl(resolveConfig(options))
+  return new ShardedDbImpl(resolveConfig(options, createShardMap))
 }
 
+/**
+ * The one place that constructs and wires services: pools, health guards, the deadlock detector,
+ * the reporter, the policies and split's coordinator. Everything below receives what it needs.
+ */
 class ShardedDbImpl implements ShardedDb {
-  readonly #config: ResolvedConfig
+  readonly #config: ResolvedConfig<ShardMap>
   readonly #knexes: Map<string, Knex>
-  /** Per shard, the pool that serves transaction sessions only (see transaction/session-pool.ts). */
+  /** Per shard, the pool that serves transaction sessions only (see knex/session-pool.ts). */
   readonly #sessionKnexes: Map<string, Knex>
-  readonly #runtime: Runtime
+  readonly #services: TransactionServices
+  /** The policies transactions run under, by name. */
+  readonly #policies: ReadonlyMap<CrossShardPolicyName, AnyCrossShardPolicy>
+  readonly #split: SplitCoordinator
   /** Shared with every ShardedDb of the process that records to the same file. */
   readonly #footprint: FootprintRecording | undefined
   readonly #recovery: RecoveryScheduler
   #destroyed = false
 
-  constructor(config: ResolvedConfig) {
+  constructor(config: ResolvedConfig<ShardMap>) {
     this.#config = config
+    const { logger, shardMap } = config
     // First, so an unwritable footprint file fails createShardedDb before any pool exists.
-    this.#footprint = config.footprint && startFootprintRecording(config.footprint.file, config.logger)
-    this.#knexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!, false)]))
-    this.#sessionKnexes = new Map(config.shardNames.map((name) => [name, createShardKnex(config, config.connections.get(name)!, true)]))
-    const pools = new Map<string, KnexClientLike>([...this.#knexes].map(([name, k]) => [name, clientOf(k)]))
-    const sessionPools = new Map<string, KnexClientLike>([...this.#sessionKnexes].map(([name, k]) => [name, markSessionPool(clientOf(k))]))
+    this.#footprint = config.footprint && startFootprintRecording(config.footprint.file, logger)
+    const shardKnex = (name: string, sessions: boolean) =>
+      createShardKnex({
+        connection: { ...mysql2Options(config.connections.get(name)!), connectTimeout: config.connectTimeoutMs },
+        pool: config.pool,
+        acquireTimeoutMs: config.acquireTimeoutMs,
+        logKeyValues: config.warnings.logKeyValues,
+        logger,
+        sessions,
+      })
+    this.#knexes = new Map(config.shardNames.map((name) => [name, shardKnex(name, false)]))
+    this.#sessionKnexes = new Map(config.shardNames.map((name) => [name, shardKnex(name, true)]))
+    const rawPools = new Map<string, KnexClientLike>([...this.#knexes].map(([name, k]) => [name, clientOf(k)]))
+    const rawSessionPools = new Map<string, KnexClientLike>([...this.#sessionKnexes].map(([name, k]) => [name, markSessionPool(clientOf(k))]))
     // `db.shard(name).on('query', ...)` keeps seeing every statement of the shard, transactions included.
     for (const [name, k] of this.#sessionKnexes) forwardQueryEvents(clientOf(k), clientOf(this.#knexes.get(name)!))
-    this.#runtime = new Runtime(config, { pools, sessionPools }, clientOf(createCompileOnlyKnex()))
-    this.#recovery = new RecoveryScheduler(() => splitCoordinatorOf(this.#runtime), config.split, config.logger)
+    // Every pool is handed out guarded: acquires and statements are bounded by the shard's health.
+    const { health, pools, sessionPools } = guardShardPools(
+      {
+        connections: config.connections,
+        connectTimeoutMs: config.connectTimeoutMs,
+        statementTimeoutMs: config.statementTimeoutMs,
+        acquireTimeoutMs: config.acquireTimeoutMs,
+        poolMax: config.pool.max,
+        probeIntervalMs: config.health.probeIntervalMs,
+        logger,
+      },
+      { pools: rawPools, sessionPools: rawSessionPools },
+    )
+    const router = new StatementRouter(config.tables, shardMap)
+    const poolOf = (shard: string) => pools.get(shard)!
+    this.#split = new SplitCoordinator(
+      { poolOf, shardOrder: shardMap.order, logger, backoff: config.retry, logKeyValues: config.warnings.logKeyValues },
+      config.split,
+    )
+    this.#policies = new Map<CrossShardPolicyName, AnyCrossShardPolicy>([
+      ['reject', rejectPolicy],
+      ['warn', warnPolicy],
+      ['ordered', createOrderedPolicy({ tables: config.tables, shardOf: (table, key) => router.shardOf(table, key), logger, warningsIntervalMs: config.warnings.intervalMs })],
+      ['split', createSplitPolicy(this.#split)],
+    ])
+    this.#services = new TransactionServices({
+      router,
+      shardMap,
+      logger,
+      compileClient: clientOf(createCompileOnlyKnex()),
+      pools,
+      sessionPools,
+      health,
+      deadlock: createDeadlockDetector({
+        options: config.deadlock,
+        logger,
+        shardOrder: shardMap.order,
+        connections: config.connections,
+        connectTimeoutMs: config.connectTimeoutMs,
+      }),
+      reporter: new CrossShardReporter(logger, config.warnings.intervalMs),
+      settings: { retry: config.retry, logKeyValues: config.warnings.logKeyValues },
+    })
+    this.#recovery = new RecoveryScheduler(() => this.#split, config.split, logger)
     this.#recovery.start()
   }
-
   get shardNames(): readonly string[] {
     return this.#config.shardMap.order
   }
 
   shardOf(table: string, key: ShardKey): string {
-    return this.#runtime.router.shardOf(table, key)
+    return this.#services.router.shardOf(table, key)
   }
 
   recover(options: RecoverOptions = {}): Promise<RecoveryReport> {
@@ -163,11 +231,11 @@ class ShardedDbImpl implements ShardedDb {
     try {
       const opts = expectPlainObject('recover options', options)
       expectKnownKeys('recover options', opts, ['olderThanMs'])
-      olderThanMs = expectInteger('olderThanMs', opts.olderThanMs, 0, { min: 0, max: 2 ** 31 - 1 })
+      olderThanMs = expectInteger('olderThanMs', opts.olderThanMs, 0, { min: 0, max: MAX_DURATION_MS })
     } catch (err) {
       return Promise.reject(err)
     }
-    return splitCoordinatorOf(this.#runtime).recover({ olderThanMs, trigger: 'call' })
+    return this.#split.recover({ olderThanMs, trigger: 'call' })
   }
 
   shard(name: string): Knex {
@@ -182,27 +250,28 @@ class ShardedDbImpl implements ShardedDb {
     if (typeof fn !== 'function') return Promise.reject(new TypeError(`Expected the first argument of db.transaction() to be a function (tx) => Promise, got ${typeof fn}`))
     let resolved
     try {
-      resolved = resolveTransactionOptions(options, this.#config, origin)
+      const defaults = { crossShard: this.#config.crossShard, maxAttempts: this.#config.retry.maxAttempts, strict: this.#config.strict }
+      resolved = resolveTransactionOptions(options, defaults, this.#policies, origin)
     } catch (err) {
       return Promise.reject(err)
     }
-    return runTransaction(this.#runtime, fn, { ...resolved, origin, options: options as Readonly<Record<string, unknown>> })
+    return runTransaction(this.#services, fn, { ...resolved, origin })
   }
 
   health(): Record<string, ShardHealthInfo> {
-    return this.#runtime.health.snapshot()
+    return this.#services.health.snapshot()
   }
 
   deadlockStats(): DeadlockStats {
-    return this.#runtime.deadlock.stats()
+    return this.#services.deadlock.stats()
   }
 
   async destroy(): Promise<void> {
     this.#destroyed = true
     await this.#recovery.stop() // a background recovery pass must not lose its pools mid-part
-    this.#runtime.health.close()
+    this.#services.health.close()
     try {
-      await this.#runtime.deadlock.stop() // its own connections; a round in flight is bounded
+      await this.#services.deadlock.stop() // its own connections; a round in flight is bounded
       await Promise.all([...this.#knexes.values(), ...this.#sessionKnexes.values()].map((k) => k.destroy()))
     } finally {
       await this.#footprint?.release()
@@ -221,53 +290,4 @@ class ShardedDbImpl implements ShardedDb {
   toJSON(): object {
     return { shards: this.shardNames, crossShard: this.#config.crossShard }
   }
-}
-
-/** Keys `db.transaction(fn, options)` accepts; policy-specific ones are validated by their policy. */
-const TRANSACTION_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts', 'lock', 'maxLockRestarts', ...SPLIT_TRANSACTION_OPTION_KEYS]
-
-/** Options only the 'ordered' policy reads: given to another policy they would be silently ignored. */
-const ORDERED_OPTION_KEYS = ['lock', 'maxLockRestarts']
-
-function resolveTransactionOptions(options: unknown, config: ResolvedConfig, origin: CallSite) {
-  const opts = expectPlainObject('transaction options', options)
-  expectKnownKeys('transaction options', opts, TRANSACTION_OPTION_KEYS)
-  const reason = opts.reason
-  if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
-    throw new TypeError(`Expected \`reason\` to be a non-empty string (a link explaining why this transaction may span shards), got ${typeof reason}`)
-  }
-  assertWarnOverrideHasReason(opts, config.strict, origin)
-  const policy = expectOneOf('crossShard', opts.crossShard, availablePolicies(), config.crossShard)
-  for (const key of ORDERED_OPTION_KEYS) {
-    if (opts[key] !== undefined && policy !== 'ordered') {
-      throw new TypeError(`\`${key}\` is an option of crossShard: 'ordered', but this transaction uses '${policy}'. Pass { crossShard: 'ordered', ${key}: ... }.`)
-    }
-  }
-  validateSplitTransactionOptions(opts, policy)
-  return {
-    policy,
-    reason: reason as string | undefined,
-    maxAttempts: expectInteger('maxAttempts', opts.maxAttempts, config.retry.maxAttempts, { min: 1 }),
-  }
-}
-
-/** One shard's knex; `sessions`: the pool that serves transaction sessions only (autocommit off, see transaction/session-pool.ts). */
-function createShardKnex(config: ResolvedConfig, connection: ConnectionSettings, sessions: boolean): Knex {
-  const logger = config.logger
-  return knexFactory({
-    client: 'mysql2',
-    connection: { ...mysql2Options(connection), connectTimeout: config.connectTimeoutMs, supportBigNumbers: true },
-    pool: { min: config.pool.min, max: config.pool.max, ...(sessions ? sessionPoolHooks() : {}) },
-    acquireConnectionTimeout: config.acquireTimeoutMs,
-    // knex splices binding values (shard keys) into error messages unless told not to.
-    compileSqlOnError: config.warnings.logKeyValues,
-    // knex writes pool warnings (every failed connect to a down shard) to the console by default;
-    // they belong in the application's logger, at debug: shardtx logs the health transition itself.
-    log: {
-      warn: (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level: 'warn' }, String(message)),
-      error: (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level: 'error' }, String(message)),
-      deprecate: (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level: 'deprecate' }, String(message)),
-      debug: (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level: 'debug' }, String(message)),
-    },
-  })
 }

@@ -3,6 +3,7 @@
  * detector, docs/deadlock.md). Every mistake is a TypeError naming the option, thrown before any
  * connection is made.
  */
+import { MAX_DURATION_MS } from '../shared/limits.js'
 import { expectBoolean, expectInteger, expectKnownKeys, expectPlainObject } from '../shared/validators.js'
 
 export interface ResolvedDeadlockOptions {
@@ -12,8 +13,6 @@ export interface ResolvedDeadlockOptions {
   killOtherProcessVictimsAfterMs: number
 }
 
-/** Largest delay `setTimeout` honours (about 24 days). */
-const MAX_DURATION_MS = 2 ** 31 - 1
 
 /**
  * Never read a server's lock views faster than this. InnoDB refreshes the cache behind them only

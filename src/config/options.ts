@@ -1,5 +1,6 @@
 import type { ShardtxLogger } from '../shared/logger.js'
-import type { SplitFailure } from '../policies/split/errors.js'
+import type { CrossShardPolicyName } from './policy-names.js'
+import type { SplitFailure } from './split-failure.js'
 
 /** A shard key value. Numbers must be safe integers; `hash` needs integers, `xxhash` and custom routers take any. */
 export type ShardKey = number | bigint | string
@@ -31,8 +32,7 @@ export type TableConfig =
 /** Picks the shard of a key. Must return one of the configured shard names. */
 export type RouterFunction = (table: string, key: ShardKey) => string
 
-/** The cross-shard policies. `ordered` and `split` make multi-shard writes safe; see the README. */
-export type CrossShardPolicyName = 'reject' | 'warn' | 'ordered' | 'split'
+export type { CrossShardPolicyName } from './policy-names.js'
 
 export interface RetryOptions {
   /**

@@ -1,20 +1,34 @@
+import { MAX_DURATION_MS } from '../shared/limits.js'
 import { resolveDeadlockOptions, type ResolvedDeadlockOptions } from './deadlock-options.js'
-import { availablePolicies } from '../policies/registry.js'
+import { POLICY_NAMES } from './policy-names.js'
 import { resolveSplitOptions, type ResolvedSplitOptions } from './split-options.js'
 import { validateLogger, type ShardtxLogger } from '../shared/logger.js'
-import { createShardMap, type ShardMap } from '../routing/shard-map.js'
 import { parseConnection, type ConnectionSettings } from './connection.js'
 import type { CrossShardPolicyName, RouterFunction, ShardedDbOptions, TableConfig } from './options.js'
 import { resolveFootprint, resolveStrict } from './strict-mode.js'
 import { expectBoolean, expectInteger, expectKnownKeys, expectOneOf, expectPlainObject, fail } from '../shared/validators.js'
 
+/**
+ * What config needs of the shard map to validate options (a pinned table's shard must exist).
+ * The map itself is routing's (routing/shard-map.ts); the wiring (sharded-db.ts) hands its
+ * constructor to {@link resolveConfig}, so config does not import a layer above it.
+ */
+export interface ShardNameSet {
+  /** Shard names in canonical order. */
+  readonly order: readonly string[]
+  has(name: string): boolean
+}
+
+/** Builds the shard map from the validated shard names and `router` option; throws a TypeError naming the option. */
+export type ShardMapFactory<M extends ShardNameSet> = (shardNames: string[], router: 'hash' | 'xxhash' | RouterFunction) => M
+
 /** Options after validation, with every default filled in. Built once, at `createShardedDb`. */
-export interface ResolvedConfig {
+export interface ResolvedConfig<M extends ShardNameSet = ShardNameSet> {
   /** Shard names in declaration order. */
   shardNames: string[]
   connections: Map<string, ConnectionSettings>
   tables: Record<string, TableConfig>
-  shardMap: ShardMap
+  shardMap: M
   router: 'hash' | 'xxhash' | RouterFunction
   crossShard: CrossShardPolicyName
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number }
@@ -35,8 +49,6 @@ export interface ResolvedConfig {
   deadlock: ResolvedDeadlockOptions
 }
 
-/** Upper bound for any duration option: about 24 days, the largest delay `setTimeout` honours. */
-const MAX_DURATION_MS = 2 ** 31 - 1
 
 const TOP_LEVEL_KEYS = [
   'shards', 'tables', 'router', 'crossShard', 'retry', 'warnings', 'logger', 'pool',
@@ -50,7 +62,7 @@ const TOP_LEVEL_KEYS = [
  * Validates every option and fills in defaults. All errors are TypeErrors naming the option, the
  * value received and what was expected, thrown before any connection is made.
  */
-export function resolveConfig(input: unknown): ResolvedConfig {
+export function resolveConfig<M extends ShardNameSet>(input: unknown, createShardMap: ShardMapFactory<M>): ResolvedConfig<M> {
   const options = expectPlainObject('options', input) as Partial<ShardedDbOptions> & Record<string, unknown>
   expectKnownKeys('options', options, TOP_LEVEL_KEYS)
 
@@ -83,7 +95,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     tables,
     shardMap,
     router,
-    crossShard: expectOneOf('crossShard', options.crossShard, availablePolicies(), 'reject'),
+    crossShard: expectOneOf('crossShard', options.crossShard, POLICY_NAMES, 'reject'),
     retry: {
       maxAttempts: expectInteger('retry.maxAttempts', retry.maxAttempts, 3, { min: 1 }),
       baseDelayMs: expectInteger('retry.baseDelayMs', retry.baseDelayMs, 10, { min: 0, max: MAX_DURATION_MS }),
@@ -107,7 +119,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   }
 }
 
-function resolveTables(value: unknown, shardMap: ShardMap): Record<string, TableConfig> {
+function resolveTables(value: unknown, shardMap: ShardNameSet): Record<string, TableConfig> {
   const tables = expectPlainObject('tables', value)
   const resolved: Record<string, TableConfig> = {}
   for (const [name, raw] of Object.entries(tables)) {

@@ -3,9 +3,9 @@
  * `createShardedDb`, and the per-transaction `idempotencyKey`, `compensate` and `parallelParts`.
  * Every mistake is a TypeError naming the option, thrown before anything touches a shard.
  */
-import type { CrossShardPolicyName } from './options.js'
+import { MAX_DURATION_MS } from '../shared/limits.js'
 import { describeValue, expectBoolean, expectInteger, expectKnownKeys, expectPlainObject, fail } from '../shared/validators.js'
-import type { CompensationHook } from '../policies/split/plan-runner.js'
+import type { CompensationHook } from './split-failure.js'
 
 export interface ResolvedSplitOptions {
   recoverOnStart: boolean
@@ -17,8 +17,6 @@ export interface ResolvedSplitOptions {
   compensate: CompensationHook | undefined
 }
 
-/** Largest delay `setTimeout` honours (about 24 days). */
-const MAX_DURATION_MS = 2 ** 31 - 1
 
 export const SPLIT_DEFAULTS = {
   recoverOnStart: true,
@@ -45,45 +43,8 @@ export function resolveSplitOptions(value: unknown): ResolvedSplitOptions {
   }
 }
 
-/** Per-transaction keys only `split` reads. */
-export const SPLIT_TRANSACTION_OPTION_KEYS = ['idempotencyKey', 'compensate', 'parallelParts'] as const
-
-export interface SplitTransactionOptions {
-  idempotencyKey: string | undefined
-  compensate: CompensationHook | undefined
-  parallelParts: boolean | undefined
-}
-
-/** Longest idempotency key accepted; only its SHA-256 is stored, so this bounds memory, not the table. */
-const MAX_IDEMPOTENCY_KEY_LENGTH = 1024
-
-/**
- * Checks the split-only transaction options. They are refused under any other policy: an
- * `idempotencyKey` that silently did nothing would let a resubmission apply twice.
- */
-export function validateSplitTransactionOptions(options: Readonly<Record<string, unknown>>, policy: CrossShardPolicyName): SplitTransactionOptions {
-  if (policy !== 'split') {
-    const given = SPLIT_TRANSACTION_OPTION_KEYS.find((key) => options[key] !== undefined)
-    if (given !== undefined) {
-      throw new TypeError(
-        `\`${given}\` applies only to { crossShard: 'split' } transactions, but this transaction's policy is '${policy}'. ` +
-          `Pass crossShard: 'split' with it, or remove it.`,
-      )
-    }
-  }
-  const key = options.idempotencyKey
-  if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
-    // The value itself is not echoed: idempotency keys often embed customer identifiers.
-    throw new TypeError(
-      `Expected \`idempotencyKey\` to be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${typeof key === 'string' ? `a string of length ${key.length}` : typeof key}`,
-    )
-  }
-  const parallel = options.parallelParts
-  if (parallel !== undefined && typeof parallel !== 'boolean') fail('parallelParts', 'a boolean', parallel)
-  return { idempotencyKey: key as string | undefined, compensate: expectHook('compensate', options.compensate), parallelParts: parallel as boolean | undefined }
-}
-
-function expectHook(option: string, value: unknown): CompensationHook | undefined {
+/** A hook option: undefined or a function; anything else is a TypeError naming the option. */
+export function expectHook(option: string, value: unknown): CompensationHook | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'function') throw new TypeError(`Expected \`${option}\` to be a function (failure) => void | Promise<void>, got ${describeValue(value)}`)
   return value as CompensationHook

@@ -1,9 +1,24 @@
-import type { ResolvedConfig } from '../config/resolve.js'
+import type { ConnectionSettings } from '../config/connection.js'
+import type { ResolvedDeadlockOptions } from '../config/deadlock-options.js'
+import type { ShardtxLogger } from '../shared/logger.js'
 import { PROCESS_TAG } from '../shared/transaction-id.js'
 import { DeadlockDetector } from './detector.js'
 import { DetectorServers } from './detector-servers.js'
 
 export type { DeadlockDetector }
+
+/** What the detector of one ShardedDb is built from. */
+export interface DeadlockDetectorSettings {
+  /** The `deadlock` options. */
+  options: ResolvedDeadlockOptions
+  logger: ShardtxLogger
+  /** Shard names in canonical order: the first is the coordinator. */
+  shardOrder: readonly string[]
+  /** Each shard's connection settings: the detector reads lock views on connections of its own. */
+  connections: ReadonlyMap<string, ConnectionSettings>
+  /** `connectTimeoutMs`: bounds the detector's own connects. */
+  connectTimeoutMs: number
+}
 
 /**
  * The detector of one ShardedDb: the coordinator (holder of the ownership table) is the first
@@ -12,16 +27,16 @@ export type { DeadlockDetector }
  *
  * @example
  * ```ts
- * const detector = createDeadlockDetector(resolveConfig(options))
+ * const detector = createDeadlockDetector({ options: config.deadlock, logger, shardOrder: shardMap.order, connections, connectTimeoutMs: 2000 })
  * ```
  */
-export function createDeadlockDetector(config: ResolvedConfig): DeadlockDetector {
-  const order = config.shardMap.order
+export function createDeadlockDetector(settings: DeadlockDetectorSettings): DeadlockDetector {
+  const order = settings.shardOrder
   return new DeadlockDetector({
-    options: config.deadlock,
-    logger: config.logger,
+    options: settings.options,
+    logger: settings.logger,
     processId: PROCESS_TAG,
     coordinator: order[0]!,
-    servers: new DetectorServers(order, config.connections, config.connectTimeoutMs),
+    servers: new DetectorServers(order, settings.connections, settings.connectTimeoutMs),
   })
 }

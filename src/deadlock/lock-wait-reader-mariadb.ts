@@ -1,4 +1,4 @@
-import type { LockWaitReader } from './lock-wait-reader.js'
+import type { LockWaitReader } from './types.js'
 import { MAX_LOCK_WAIT_ROWS, rowsToLockWaitEdges } from './lock-wait-rows.js'
 import type { QueryRunner } from './query-runner.js'
 

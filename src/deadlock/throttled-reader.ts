@@ -1,4 +1,4 @@
-import type { LockWaitReader } from './lock-wait-reader.js'
+import type { LockWaitReader } from './types.js'
 import type { LockWaitEdge } from './types.js'
 
 /**

@@ -49,3 +49,19 @@ export interface TransactionOwnership {
   /** Where in application code it was opened (`file:line:column`), for the detection event (optional). */
   origin?: string
 }
+
+/**
+ * Reads the connection-level lock waits of one shard's server. One `read()` is one statement;
+ * the caller decides when to read (only while a shardtx statement has waited past the
+ * threshold: nothing is read while nothing waits).
+ *
+ * Every reader of a server shares InnoDB's lock-view cache, which refreshes only when it was last
+ * read at least 100 ms earlier (measured on MariaDB 10.11, docs/deadlock.md: polling every 50 ms saw
+ * an empty table for a whole 5 s deadlock). Read each server at most every ~250 ms, from all
+ * detectors of a process together (see `throttleLockWaitReader`).
+ */
+export interface LockWaitReader {
+  readonly flavor: ServerFlavor
+  readonly shard: string
+  read(): Promise<LockWaitEdge[]>
+}

@@ -1,10 +1,6 @@
-import type { KnexClientLike, RawConnection } from '../knex/client.js'
+import type { KnexClientLike } from '../knex/client.js'
+import { clientWithHooks } from '../knex/derived-clients.js'
 import type { ShardGuard } from './shard-guard.js'
-
-/** knex's per-dialect statement hook (`Client_MySQL.prototype._query`); not in knex's types. */
-interface QueryHook {
-  _query(connection: RawConnection, obj: { sql?: string; method?: string } | string): Promise<unknown>
-}
 
 const GUARD = Symbol('shardtx.shardGuard')
 
@@ -14,8 +10,8 @@ const GUARD = Symbol('shardtx.shardGuard')
  * `Object.create` (the session clients of ShardSession, routed reads) inherits both, so every
  * statement shardtx sends to the shard is bounded, whichever path sent it.
  *
- * `_query` is a knex internal (present on every knex 3 dialect client); it is checked here so a
- * knex without it fails at start-up rather than running statements unguarded.
+ * `_query` is a knex internal; knex/derived-clients.ts checks it, so a knex without it fails at
+ * start-up rather than running statements unguarded.
  *
  * @example
  * ```ts
@@ -24,19 +20,10 @@ const GUARD = Symbol('shardtx.shardGuard')
  * ```
  */
 export function guardClient(client: KnexClientLike, guard: ShardGuard): KnexClientLike {
-  const query = (client as unknown as Partial<QueryHook>)._query
-  if (typeof query !== 'function') {
-    throw new Error('shardtx could not find knex client._query; this knex version is not supported (install knex >=3.1 <4).')
-  }
-  const guarded = Object.create(client) as KnexClientLike & QueryHook & { [GUARD]: ShardGuard }
-  guarded.acquireConnection = () =>
-    guard.acquire(
-      () => client.acquireConnection(),
-      (connection) => client.releaseConnection(connection),
-    )
-  guarded._query = function guardedQuery(this: unknown, connection, obj) {
-    return guard.run(connection, statementLabel(obj), () => query.call(this, connection, obj))
-  }
+  const guarded = clientWithHooks(client, {
+    acquire: (acquire) => guard.acquire(acquire, (connection) => client.releaseConnection(connection)),
+    query: (connection, obj, send) => guard.run(connection, statementLabel(obj), send),
+  }) as KnexClientLike & { [GUARD]: ShardGuard }
   guarded[GUARD] = guard
   return guarded
 }

@@ -1,4 +1,5 @@
-import type { ResolvedConfig } from '../config/resolve.js'
+import type { ConnectionSettings } from '../config/connection.js'
+import type { ShardtxLogger } from '../shared/logger.js'
 import type { KnexClientLike } from '../knex/client.js'
 import { guardClient } from './guarded-client.js'
 import { HealthRegistry } from './health-registry.js'
@@ -20,6 +21,20 @@ export function splitFailureBound(boundMs: number): { suspectAfterMs: number; pr
   return { suspectAfterMs, probeTimeoutMs: Math.max(1, boundMs - suspectAfterMs) }
 }
 
+/** The settings health guarding reads (from createShardedDb's options). */
+export interface HealthSettings {
+  connections: ReadonlyMap<string, ConnectionSettings>
+  /** `connectTimeoutMs`: the failure bound, split into suspicion and probe (see {@link splitFailureBound}). */
+  connectTimeoutMs: number
+  statementTimeoutMs: number
+  acquireTimeoutMs: number
+  /** `pool.max`. */
+  poolMax: number
+  /** `health.probeIntervalMs`. */
+  probeIntervalMs: number
+  logger: ShardtxLogger
+}
+
 /**
  * Creates the health registry of one ShardedDb and wraps each shard's knex clients (its plain
  * pool and its session pool) in that shard's one {@link ShardGuard}. The Runtime hands out only
@@ -27,12 +42,12 @@ export function splitFailureBound(boundMs: number): { suspectAfterMs: number; pr
  *
  * @example
  * ```ts
- * const { health, pools, sessionPools } = guardShardPools(config, { pools: rawPools, sessionPools: rawSessionPools })
+ * const { health, pools, sessionPools } = guardShardPools(settings, { pools: rawPools, sessionPools: rawSessionPools })
  * health.snapshot() // { '-80': { state: 'up', ... }, '80-': { state: 'up', ... } }
  * ```
  */
 export function guardShardPools(
-  config: ResolvedConfig,
+  config: HealthSettings,
   shardPools: { pools: ReadonlyMap<string, KnexClientLike>; sessionPools: ReadonlyMap<string, KnexClientLike> },
   probe: ShardProbe = connectionProbe(config.connections),
 ): { health: HealthRegistry; pools: Map<string, KnexClientLike>; sessionPools: Map<string, KnexClientLike> } {
@@ -40,7 +55,7 @@ export function guardShardPools(
   const { suspectAfterMs, probeTimeoutMs } = splitFailureBound(config.connectTimeoutMs)
   const health = new HealthRegistry([...pools.keys()], probe, {
     probeTimeoutMs,
-    probeIntervalMs: config.health.probeIntervalMs,
+    probeIntervalMs: config.probeIntervalMs,
     logger: config.logger,
   })
   const guarded = new Map<string, KnexClientLike>()
@@ -50,7 +65,7 @@ export function guardShardPools(
       suspectAfterMs,
       statementTimeoutMs: config.statementTimeoutMs,
       acquireTimeoutMs: config.acquireTimeoutMs,
-      poolMax: config.pool.max,
+      poolMax: config.poolMax,
     })
     guarded.set(shard, guardClient(client, guard))
     const sessions = sessionPools.get(shard)

@@ -8,8 +8,9 @@ import type { CrossShardPolicy } from '../transaction/policy.js'
  * transaction is doomed: even if the callback catches the error, every shard rolls back.
  * Reads on other shards are allowed and take no locks. Vitess's SINGLE mode behaves the same way.
  */
-export const rejectPolicy: CrossShardPolicy = {
+export const rejectPolicy: CrossShardPolicy<undefined, undefined> = {
   name: 'reject',
+  begin: () => undefined,
   admit(tx, shard, request) {
     if (tx.participants.length === 0) return
     if (request.table !== undefined) tx.tables.add(request.table)
@@ -17,7 +18,7 @@ export const rejectPolicy: CrossShardPolicy = {
     throw tx.doom(
       new CrossShardTransactionError({
         ...facts,
-        shards: tx.runtime.canonicalOrder([...tx.participants, shard]),
+        shards: tx.services.canonicalOrder([...tx.participants, shard]),
         statementOrigin: request.callSite?.location,
         newShard: shard,
         newTable: request.table ?? '(raw SQL via tx.shard)',

@@ -7,11 +7,12 @@ import type { CrossShardPolicy } from '../transaction/policy.js'
  * warning names the origin, shards and tables so the path can be found and fixed. Nothing stops
  * two such transactions from deadlocking across shards; the detector (deadlock/) is the net.
  */
-export const warnPolicy: CrossShardPolicy = {
+export const warnPolicy: CrossShardPolicy<undefined, undefined> = {
   name: 'warn',
+  begin: () => undefined,
   admit() {},
   commit: commitInCanonicalOrder,
   finished(tx, outcome, durationMs) {
-    if (tx.participants.length > 1) tx.runtime.reportCrossShard(tx, outcome, durationMs)
+    if (tx.participants.length > 1) tx.reportCrossShard(outcome, durationMs, 'warn')
   },
 }

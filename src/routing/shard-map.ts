@@ -17,6 +17,8 @@ export interface ShardMap {
   /** Position of a shard in canonical order; -1 if unknown. O(1). */
   rank(shard: string): number
   has(shard: string): boolean
+  /** `shards` without duplicates, sorted into canonical order: the one sort every caller uses. */
+  canonicalOrder(shards: Iterable<string>): string[]
   /** The shard holding `key` of `table`. */
   shardForKey(table: string, key: ShardKey): string
 }
@@ -70,6 +72,18 @@ function rankIndex(order: readonly string[]): Map<string, number> {
   return new Map(order.map((name, i) => [name, i]))
 }
 
+/** The members every shard map shares: rank, membership and the one canonical sort. */
+function orderMembers(order: readonly string[]): Pick<ShardMap, 'order' | 'rank' | 'has' | 'canonicalOrder'> {
+  const ranks = rankIndex(order)
+  const rank = (shard: string) => ranks.get(shard) ?? -1
+  return {
+    order,
+    rank,
+    has: (shard) => ranks.has(shard),
+    canonicalOrder: (shards) => [...new Set(shards)].sort((a, b) => rank(a) - rank(b)),
+  }
+}
+
 function keyrangeShardMap(shardNames: readonly string[], router: 'hash' | 'xxhash'): ShardMap {
   const ranges: KeyRange[] = []
   for (const name of shardNames) {
@@ -106,9 +120,7 @@ function keyrangeShardMap(shardNames: readonly string[], router: 'hash' | 'xxhas
   }
 
   return {
-    order,
-    rank: (shard) => ranks.get(shard) ?? -1,
-    has: (shard) => ranks.has(shard),
+    ...orderMembers(order),
     shardForKey(table, key) {
       const id = vindex.keyspaceId(key, table)
       const direct = firstByte[id[0]!]!
@@ -181,9 +193,7 @@ function customShardMap(shardNames: readonly string[], router: RouterFunction): 
   const order: readonly string[] = Object.freeze([...shardNames])
   const ranks = rankIndex(order)
   return {
-    order,
-    rank: (shard) => ranks.get(shard) ?? -1,
-    has: (shard) => ranks.has(shard),
+    ...orderMembers(order),
     shardForKey(table, key) {
       let shard: unknown
       try {

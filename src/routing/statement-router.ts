@@ -146,7 +146,7 @@ export class StatementRouter {
   }
 
   #sorted(shards: Iterable<string>): string[] {
-    return [...shards].sort((a, b) => this.#map.rank(a) - this.#map.rank(b))
+    return this.#map.canonicalOrder(shards)
   }
 
   #table(table: string): ResolvedTable {

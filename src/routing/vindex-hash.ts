@@ -8,7 +8,7 @@
 import { createCipheriv, type Cipher } from 'node:crypto'
 import type { ShardKey } from '../config/options.js'
 import { describeValue } from '../shared/describe-value.js'
-import type { Vindex } from './vindex.js'
+import type { Vindex } from './vindex-interface.js'
 
 const TWO_32 = 4294967296
 const MIN_INT64 = -(1n << 63n)

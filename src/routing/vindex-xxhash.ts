@@ -9,7 +9,7 @@
 import { xxh64 } from '@node-rs/xxhash'
 import type { ShardKey } from '../config/options.js'
 import { describeValue } from '../shared/describe-value.js'
-import type { Vindex } from './vindex.js'
+import type { Vindex } from './vindex-interface.js'
 
 /**
  * Creates an `xxhash` vindex. Accepts strings (hashed as UTF-8), bigints, and finite numbers

@@ -9,17 +9,9 @@ import type { ShardKey } from '../config/options.js'
 import { describeValue } from '../shared/describe-value.js'
 import { createHashVindex } from './vindex-hash.js'
 import { createXxhashVindex } from './vindex-xxhash.js'
+import type { Vindex } from './vindex-interface.js'
 
-/** Maps shard keys to keyspace ids. */
-export interface Vindex {
-  /** The router name this vindex implements. */
-  readonly name: 'hash' | 'xxhash'
-  /**
-   * The 8-byte keyspace id of `key`. `table` is used only in error messages.
-   * @throws TypeError when the key's type or value cannot be hashed by this vindex.
-   */
-  keyspaceId(key: ShardKey, table: string): Buffer
-}
+export type { Vindex } from './vindex-interface.js'
 
 /**
  * Creates the vindex for a built-in router. Each call returns a new instance; reuse it, since

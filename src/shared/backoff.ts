@@ -8,7 +8,13 @@
  * await sleep(backoffDelay(2, { baseDelayMs: 10, maxDelayMs: 1000 })) // somewhere in [0, 20] ms
  * ```
  */
-export function backoffDelay(attempt: number, options: { baseDelayMs: number; maxDelayMs: number }, random = Math.random): number {
+/** The delays of {@link backoffDelay}: `retry.baseDelayMs` and `retry.maxDelayMs`. */
+export interface BackoffSettings {
+  baseDelayMs: number
+  maxDelayMs: number
+}
+
+export function backoffDelay(attempt: number, options: BackoffSettings, random = Math.random): number {
   // Exponent capped so huge attempt numbers never overflow to Infinity or NaN.
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt - 1, 30))
   return Math.floor(random() * ceiling)

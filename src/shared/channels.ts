@@ -1,5 +1,8 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 
+/** How a transaction ended, as policies and log events see it. */
+export type TransactionOutcome = 'committed' | 'rolled back' | 'partial commit'
+
 /**
  * Structured events shardtx logs. Every event has a stable `event` name so log pipelines can
  * alert on it; key values and credentials never appear unless `warnings.logKeyValues` is on.
@@ -8,6 +11,7 @@ export interface CrossShardTransactionEvent {
   event: 'shardtx.cross_shard_transaction'
   transactionId: string
   policy: string
+  /** A {@link TransactionOutcome}. */
   outcome: string
   shards: string[]
   tables: string[]

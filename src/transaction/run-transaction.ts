@@ -1,33 +1,28 @@
-import type { CrossShardPolicyName } from '../config/options.js'
 import { PartialCommitError, formatLocation, isRetryableError } from '../shared/errors.js'
 import { CHANNELS, type PartialCommitEvent, type TransactionRetryEvent } from '../shared/channels.js'
 import { levelEnabled } from '../shared/logger.js'
-import { policyNamed } from '../policies/registry.js'
 import { RestartAttempt, type TransactionOutcome } from './policy.js'
 import { backoffDelay, sleep } from '../shared/backoff.js'
 import type { CallSite } from '../shared/call-site.js'
-import type { Runtime } from './services.js'
+import type { TransactionServices } from './services.js'
 import { TransactionState } from './transaction-state.js'
+import type { ResolvedTransactionOptions } from './transaction-options.js'
 import { createTransactionHandle, type ShardedTransaction } from './tx-handle.js'
 
-export interface RunOptions {
-  policy: CrossShardPolicyName
-  reason: string | undefined
-  maxAttempts: number
+/** One `db.transaction()` call: its validated options and the line that made it. */
+export interface RunOptions extends ResolvedTransactionOptions {
   origin: CallSite
-  /** The caller's transaction options, for policies that read their own (e.g. a declared lock set). */
-  options: Readonly<Record<string, unknown>>
 }
 
 /**
  * Runs the callback as one transaction, retrying the whole callback after deadlock-class errors.
  * A loop with a counter: memory is the same whether `maxAttempts` is 3 or 9,999,999,999,999.
  */
-export async function runTransaction<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions): Promise<T> {
+export async function runTransaction<T>(services: TransactionServices, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions): Promise<T> {
   let carry: unknown
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runAttempt(runtime, fn, options, carry)
+      return await runAttempt(services, fn, options, carry)
     } catch (err) {
       if (err instanceof RestartAttempt) {
         carry = err.carry
@@ -36,19 +31,19 @@ export async function runTransaction<T>(runtime: Runtime, fn: (tx: ShardedTransa
       }
       carry = undefined
       if (attempt >= options.maxAttempts || !isRetryableError(err)) throw err
-      const delayMs = backoffDelay(attempt, runtime.config.retry)
-      reportRetry(runtime, err, attempt, options, delayMs)
+      const delayMs = backoffDelay(attempt, services.settings.retry)
+      reportRetry(services, err, attempt, options, delayMs)
       await sleep(delayMs)
     }
   }
 }
 
-async function runAttempt<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions, carry: unknown): Promise<T> {
-  const tx = new TransactionState(runtime, policyNamed(options.policy), options.origin, options.reason, options.options, carry)
+async function runAttempt<T>(services: TransactionServices, fn: (tx: ShardedTransaction) => Promise<T>, options: RunOptions, carry: unknown): Promise<T> {
+  const tx = new TransactionState(services, options.policy, options.origin, options.reason)
   const started = performance.now()
   let outcome: TransactionOutcome = 'rolled back'
   try {
-    if (tx.policy.begin) await tx.policy.begin(tx)
+    await tx.begin(options.policyOptions, carry)
     let result: T
     try {
       result = await fn(createTransactionHandle(tx))
@@ -63,7 +58,7 @@ async function runAttempt<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => P
   } catch (err) {
     if (err instanceof PartialCommitError) {
       outcome = 'partial commit'
-      logPartialCommit(runtime, err)
+      logPartialCommit(services, err)
     } else await tx.rollbackAll()
     // A callback that swallowed the policy's refusal still gets it: nothing was committed.
     throw tx.doomed ?? err
@@ -74,8 +69,8 @@ async function runAttempt<T>(runtime: Runtime, fn: (tx: ShardedTransaction) => P
 }
 
 /** A retry goes to the diagnostics channel and the debug log; the event (and the origin's stack formatting) only if someone gets it. */
-function reportRetry(runtime: Runtime, err: unknown, attempt: number, options: RunOptions, delayMs: number): void {
-  const debug = levelEnabled(runtime.logger, 'debug')
+function reportRetry(services: TransactionServices, err: unknown, attempt: number, options: RunOptions, delayMs: number): void {
+  const debug = levelEnabled(services.logger, 'debug')
   if (!debug && !CHANNELS.transactionRetry.hasSubscribers) return
   const event: TransactionRetryEvent = {
     event: 'shardtx.transaction_retry',
@@ -88,12 +83,12 @@ function reportRetry(runtime: Runtime, err: unknown, attempt: number, options: R
   }
   if (CHANNELS.transactionRetry.hasSubscribers) CHANNELS.transactionRetry.publish(event)
   if (debug) {
-    runtime.logger.debug(event, `shardtx: retrying transaction from ${event.origin} after ${event.errorCode} (attempt ${attempt + 1} of ${options.maxAttempts})`)
+    services.logger.debug(event, `shardtx: retrying transaction from ${event.origin} after ${event.errorCode} (attempt ${attempt + 1} of ${options.maxAttempts})`)
   }
 }
 
 /** The one outcome an operator must act on: data is now inconsistent across shards. */
-function logPartialCommit(runtime: Runtime, err: PartialCommitError): void {
+function logPartialCommit(services: TransactionServices, err: PartialCommitError): void {
   const event: PartialCommitEvent = {
     event: 'shardtx.partial_commit',
     transactionId: err.transactionId,
@@ -103,5 +98,5 @@ function logPartialCommit(runtime: Runtime, err: PartialCommitError): void {
     tables: [...err.tables],
     origin: formatLocation(err.origin),
   }
-  runtime.logger.error(event, `shardtx: ${err.message}`)
+  services.logger.error(event, `shardtx: ${err.message}`)
 }

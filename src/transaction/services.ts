@@ -1,53 +1,72 @@
-import type { ResolvedConfig } from '../config/resolve.js'
-import { createDeadlockDetector, type DeadlockDetector } from '../deadlock/detector-factory.js'
+import type { DeadlockDetector } from '../deadlock/detector.js'
 import type { HealthRegistry } from '../health/health-registry.js'
-import { guardShardPools } from '../health/shard-health.js'
 import type { KnexClientLike } from '../knex/client.js'
-import { CrossShardReporter } from '../logging/cross-shard-reporter.js'
-import type { ShardtxLogger } from '../shared/logger.js'
-import type { TransactionOutcome } from './policy.js'
+import type { CrossShardReporter } from '../logging/cross-shard-reporter.js'
 import type { ShardMap } from '../routing/shard-map.js'
-import { StatementRouter } from '../routing/statement-router.js'
-import type { TransactionState } from './transaction-state.js'
+import type { StatementRouter } from '../routing/statement-router.js'
+import type { BackoffSettings } from '../shared/backoff.js'
+import type { ShardtxLogger } from '../shared/logger.js'
+
+/** The transaction core's own settings (from `retry` and `warnings` of createShardedDb). */
+export interface TransactionSettings {
+  /** Backoff between whole-callback retries (`retry.baseDelayMs`, `retry.maxDelayMs`). */
+  retry: BackoffSettings
+  /** `warnings.logKeyValues`: key values may appear in events and driver errors. */
+  logKeyValues: boolean
+}
+
+/** The built services {@link TransactionServices} is made of; sharded-db.ts constructs each one. */
+export interface TransactionServiceParts {
+  router: StatementRouter
+  shardMap: ShardMap
+  logger: ShardtxLogger
+  /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */
+  compileClient: KnexClientLike
+  /** Per shard, the plain pool (guarded, see health/). */
+  pools: ReadonlyMap<string, KnexClientLike>
+  /** Per shard, the pool that serves transaction sessions only (autocommit off, see knex/session-pool.ts; guarded). */
+  sessionPools: ReadonlyMap<string, KnexClientLike>
+  health: HealthRegistry
+  deadlock: DeadlockDetector
+  reporter: CrossShardReporter
+  settings: TransactionSettings
+}
 
 /**
- * The services of one ShardedDb that every transaction uses: routing, the shard pools, logging.
- * Transactions receive it instead of reaching for globals, so two ShardedDb instances in one
- * process never share state.
+ * The services of one ShardedDb that every transaction uses: routing, the shard pools, health,
+ * the deadlock detector, reporting. A plain holder: sharded-db.ts builds every
+ * service and hands them in, so two ShardedDb instances in one process never share state and
+ * nothing below the wiring constructs a service.
+ *
+ * @example
+ * ```ts
+ * const services = new TransactionServices({ router, shardMap, logger, compileClient, pools, sessionPools, health, deadlock, reporter, settings })
+ * services.canonicalOrder(['80-', '-80']) // ['-80', '80-']
+ * ```
  */
-export class Runtime {
-  readonly config: ResolvedConfig
+export class TransactionServices {
   readonly router: StatementRouter
   readonly shardMap: ShardMap
   readonly logger: ShardtxLogger
-  /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */
   readonly compileClient: KnexClientLike
-  /** Per-shard health: fast failure of down shards, probes that bring them back (see health/). */
   readonly health: HealthRegistry
-  /** The distributed deadlock detector of this ShardedDb (see deadlock/ and docs/deadlock.md). */
   readonly deadlock: DeadlockDetector
+  readonly reporter: CrossShardReporter
+  readonly settings: TransactionSettings
   readonly #pools: ReadonlyMap<string, KnexClientLike>
   readonly #sessionPools: ReadonlyMap<string, KnexClientLike>
-  readonly #reporter: CrossShardReporter
 
-  /** @param shardPools per shard, the plain pool and the session pool (transaction/session-pool.ts). */
-  constructor(
-    config: ResolvedConfig,
-    shardPools: { pools: ReadonlyMap<string, KnexClientLike>; sessionPools: ReadonlyMap<string, KnexClientLike> },
-    compileClient: KnexClientLike,
-  ) {
-    this.config = config
-    this.compileClient = compileClient
-    this.shardMap = config.shardMap
-    this.router = new StatementRouter(config.tables, config.shardMap)
-    this.logger = config.logger
-    // Every pool is handed out guarded: acquires and statements are bounded by the shard's health.
-    const guarded = guardShardPools(config, shardPools)
-    this.health = guarded.health
-    this.#pools = guarded.pools
-    this.#sessionPools = guarded.sessionPools
-    this.#reporter = new CrossShardReporter(config.logger, config.warnings.intervalMs)
-    this.deadlock = createDeadlockDetector(config)
+  constructor(parts: TransactionServiceParts) {
+    this.router = parts.router
+    this.shardMap = parts.shardMap
+    this.logger = parts.logger
+    this.compileClient = parts.compileClient
+    this.health = parts.health
+    this.deadlock = parts.deadlock
+    this.reporter = parts.reporter
+    this.settings = parts.settings
+    this.#pools = parts.pools
+    this.#sessionPools = parts.sessionPools
   }
 
   poolOf(shard: string): KnexClientLike {
@@ -65,12 +84,6 @@ export class Runtime {
 
   /** Shards sorted into the canonical order (keyrange order, or declaration order for custom routers). */
   canonicalOrder(shards: Iterable<string>): string[] {
-    return [...new Set(shards)].sort((a, b) => this.shardMap.rank(a) - this.shardMap.rank(b))
-  }
-
-  /** Publishes and logs a multi-shard transaction; see CrossShardReporter for the levels. */
-  reportCrossShard(tx: TransactionState, outcome: TransactionOutcome, durationMs: number, level: 'warn' | 'debug' = 'warn'): void {
-    const keys = this.config.warnings.logKeyValues ? Object.fromEntries(tx.loggedKeys) : undefined
-    this.#reporter.report(tx, outcome, durationMs, level, keys)
+    return this.shardMap.canonicalOrder(shards)
   }
 }

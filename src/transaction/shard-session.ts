@@ -1,6 +1,7 @@
 import { closeConnection, wasClosed } from '../health/close-connection.js'
 import { shardGuardOf } from '../health/guarded-client.js'
 import type { KnexClientLike, RawConnection } from '../knex/client.js'
+import { clientOnConnection } from '../knex/derived-clients.js'
 import { startsTransactionsImplicitly } from '../knex/session-pool.js'
 
 /**
@@ -21,9 +22,8 @@ export interface SessionObserver {
  * (the deadlock detector matches it against the server's lock-wait views) and can discard a
  * connection that a shard killed or dropped instead of returning it to the pool.
  *
- * Builders run on the session through {@link ShardSession.client}: a copy of the shard's knex
- * client whose `acquireConnection` always hands out this connection, the same trick knex's own
- * transactions use.
+ * Builders run on the session through {@link ShardSession.client}: a child of the shard's knex
+ * client whose `acquireConnection` always hands out this connection (knex/derived-clients.ts).
  */
 export class ShardSession {
   readonly shard: string
@@ -42,10 +42,7 @@ export class ShardSession {
     this.#connection = connection
     this.#observer = observer
     this.connectionId = connection.threadId
-    const bound = Object.create(pool) as KnexClientLike
-    bound.acquireConnection = () => Promise.resolve(connection)
-    bound.releaseConnection = () => Promise.resolve()
-    this.client = bound
+    this.client = clientOnConnection(pool, connection)
   }
 
   /**

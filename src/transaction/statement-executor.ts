@@ -5,6 +5,7 @@ import type { RoutedStatement } from '../routing/statement-router.js'
 import type { CallSite } from '../shared/call-site.js'
 import { emptyResult, mergeResults } from './result-merge.js'
 import type { ShardSession } from './shard-session.js'
+import type { CoreTransaction } from './policy.js'
 import type { TransactionState } from './transaction-state.js'
 
 /**
@@ -13,15 +14,15 @@ import type { TransactionState } from './transaction-state.js'
  * refused statement is never sent) -> run on the shard's session, or on the pool for plain reads
  * of shards the transaction does not participate in -> merge per-shard results.
  */
-export function executeStatement(tx: TransactionState, builder: KnexBuilderInternals, callSite: CallSite | undefined): Promise<unknown> {
+export function executeStatement(tx: CoreTransaction, builder: KnexBuilderInternals, callSite: CallSite | undefined): Promise<unknown> {
   return tx.track(execute(tx, builder, callSite))
 }
 
-async function execute(tx: TransactionState, builder: KnexBuilderInternals, callSite: CallSite | undefined): Promise<unknown> {
+async function execute(tx: CoreTransaction, builder: KnexBuilderInternals, callSite: CallSite | undefined): Promise<unknown> {
   assertUsable(tx)
   let routed: RoutedStatement
   try {
-    routed = tx.runtime.router.route(builder)
+    routed = tx.services.router.route(builder)
   } catch (err) {
     throw err instanceof UnroutableQueryError ? err.at(callSite?.location) : err
   }
@@ -38,7 +39,7 @@ async function execute(tx: TransactionState, builder: KnexBuilderInternals, call
   // Policy checks run before awaiting anything: a refusal then leaves nothing half-sent.
   const request = { statement: routed, table: routed.table, callSite }
   tx.policy.beforeStatement?.(tx, routed, request)
-  if (tx.runtime.config.warnings.logKeyValues) tx.recordKeys(routed.keysByShard)
+  if (tx.services.settings.logKeyValues) tx.recordKeys(routed.keysByShard)
   if (tx.policy.executeWrite) return tx.policy.executeWrite(tx, routed, builder, request)
   const sessions = routed.shards.map((shard) => tx.join(shard, request))
   const results: unknown[] = []
@@ -56,7 +57,7 @@ async function readAcross(tx: TransactionState, routed: RoutedStatement, builder
   const results = await Promise.all(
     routed.shards.map(async (shard) => {
       const session = tx.sessionOn(shard)
-      const client = session ? (await session).client : tx.runtime.poolOf(shard)
+      const client = session ? (await session).client : tx.services.poolOf(shard)
       return runOn(tx, shard, client, builder)
     }),
   )
@@ -68,7 +69,7 @@ async function readAcross(tx: TransactionState, routed: RoutedStatement, builder
  * needs in place first (see {@link CrossShardPolicy.beforeAccess}).
  */
 export function executeUnroutedStatement(
-  tx: TransactionState,
+  tx: CoreTransaction,
   shard: string,
   builder: unknown,
   options: { readOnly: boolean; callSite: CallSite | undefined },
@@ -103,7 +104,7 @@ export function executeOnShard(tx: TransactionState, shard: string, builder: unk
       assertUsable(tx)
       assertShardsUp(tx, [shard])
       const existing = tx.sessionOn(shard)
-      if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.runtime.poolOf(shard), builder)
+      if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.services.poolOf(shard), builder)
       const joining = existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite })
       const session = await joining.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
       const client = options.clientFor === undefined ? session.client : options.clientFor(session)
@@ -118,7 +119,7 @@ export function executeOnShard(tx: TransactionState, shard: string, builder: unk
  * the statement itself never waits for the detector.
  */
 async function runOn(tx: TransactionState, shard: string, client: KnexClientLike, builder: unknown, mayWait = false, lockWaitExpected = false): Promise<unknown> {
-  const watch = mayWait ? tx.runtime.deadlock.watch(tx, shard) : undefined
+  const watch = mayWait ? tx.services.deadlock.watch(tx, shard) : undefined
   try {
     return await client.runner(builder).run()
   } catch (err) {
@@ -134,7 +135,7 @@ async function runOn(tx: TransactionState, shard: string, client: KnexClientLike
  */
 function assertShardsUp(tx: TransactionState, shards: readonly string[]): void {
   for (const shard of shards) {
-    const down = tx.runtime.health.unavailable(shard)
+    const down = tx.services.health.unavailable(shard)
     if (down) throw doomIfParticipant(tx, shard, new ShardUnavailableError(shard, down.reason, { transactionId: tx.id }))
   }
 }
@@ -171,7 +172,7 @@ function annotate(tx: TransactionState, shard: string, err: unknown, lockWaitExp
   if (err instanceof ShardtxError || err === null || typeof err !== 'object') return err
   // mysql2 attaches the statement with its values spliced in; the message already names the
   // statement with `?` placeholders (knex's compileSqlOnError is off unless logKeyValues is on).
-  if (!tx.runtime.config.warnings.logKeyValues && typeof (err as { sql?: unknown }).sql === 'string') delete (err as { sql?: unknown }).sql
+  if (!tx.services.settings.logKeyValues && typeof (err as { sql?: unknown }).sql === 'string') delete (err as { sql?: unknown }).sql
   const e = err as Error & { shard?: string; transactionId?: string; origin?: string }
   if (e.shard === undefined) {
     e.shard = shard

@@ -1,11 +1,11 @@
-import type { CrossShardPolicyName } from '../config/options.js'
-import type { CodeLocation, TransactionFacts } from '../shared/errors.js'
-import type { CrossShardPolicy } from './policy.js'
+import type { CrossShardPolicyName } from '../config/policy-names.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
 import type { CallSite } from '../shared/call-site.js'
-import type { Runtime } from './services.js'
-import { ShardSession } from './shard-session.js'
+import type { CodeLocation, TransactionFacts } from '../shared/errors.js'
 import { nextTransactionId } from '../shared/transaction-id.js'
+import type { TransactionOutcome } from '../shared/channels.js'
+import type { TransactionServices } from './services.js'
+import { ShardSession } from './shard-session.js'
 
 /** At most this many key values per shard appear in one warning. */
 const MAX_LOGGED_KEYS_PER_SHARD = 20
@@ -19,25 +19,42 @@ export interface JoinRequest {
 }
 
 /**
- * Everything shardtx tracks about one attempt of one `db.transaction()` call.
+ * What the transaction's own methods call on its policy. The full interface, with the hooks the
+ * executor calls, is policy.ts's `CrossShardPolicy`, which extends this one; declaring the slice
+ * here keeps the two files from importing each other.
+ */
+export interface AttemptPolicy<A> {
+  readonly name: CrossShardPolicyName
+  begin(tx: TransactionState<A>, options: unknown, carry: unknown): A | Promise<A>
+  admit(tx: TransactionState<A>, shard: string, request: JoinRequest): void
+}
+
+/**
+ * Everything shardtx tracks about one attempt of one `db.transaction()` call. `A` is the policy's
+ * state for the attempt (the policy's `begin` returns it; `tx.attempt` carries it); `P` is the
+ * policy's type as the holder of the state knows it.
  *
  * Participation is recorded synchronously, before any await: two statements the callback starts
  * concurrently (`Promise.all`) therefore see each other, and the policy decides on a consistent
  * footprint. A shard's session is stored as a promise for the same reason.
+ *
+ * @example
+ * ```ts
+ * const tx = new TransactionState(services, policy, new CallSite(db.transaction), undefined)
+ * await tx.begin(options, undefined)
+ * ```
  */
-export class TransactionState {
+export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptPolicy<A>> {
   readonly id: string
   readonly startedAt: number
-  readonly policy: CrossShardPolicy
+  readonly policy: P
   readonly reason: string | undefined
-  readonly runtime: Runtime
+  readonly services: TransactionServices
   readonly originSite: CallSite
-  /** The caller's transaction options, as given (policies validate their own keys). */
-  readonly options: Readonly<Record<string, unknown>>
-  /** What the previous attempt handed over through RestartAttempt; undefined on a first attempt. */
-  readonly carry: unknown
   /** Shards this transaction writes to or holds locks on, in the order they joined. */
-  readonly participants: string[] = []
+  readonly #participants: string[] = []
+  #attempt: A | undefined
+  #begun = false
   /** Tables touched by any statement, reads included. */
   readonly tables = new Set<string>()
   /**
@@ -50,22 +67,36 @@ export class TransactionState {
   #doomed: Error | undefined
   #closed = false
 
-  constructor(
-    runtime: Runtime,
-    policy: CrossShardPolicy,
-    originSite: CallSite,
-    reason: string | undefined,
-    options: Readonly<Record<string, unknown>> = {},
-    carry: unknown = undefined,
-  ) {
-    this.options = options
-    this.carry = carry
+  constructor(services: TransactionServices, policy: P, originSite: CallSite, reason: string | undefined) {
     this.id = nextTransactionId()
     this.startedAt = Date.now()
-    this.runtime = runtime
+    this.services = services
     this.policy = policy
     this.originSite = originSite
     this.reason = reason
+  }
+
+  /** Starts the attempt under its policy: the state `begin` returns is {@link attempt} from then on. */
+  async begin(options: unknown, carry: unknown): Promise<void> {
+    const state = this.policy.begin(this, options, carry)
+    this.#attempt = state instanceof Promise ? await state : state
+    this.#begun = true
+  }
+
+  /** The policy's state for this attempt. Throws before {@link begin} finished: a hook ran too early. */
+  get attempt(): A {
+    if (!this.#begun) throw new Error(`shardtx internal error: transaction ${this.id} used its policy state before begin()`)
+    return this.#attempt as A
+  }
+
+  /** Whether {@link begin} finished, so {@link attempt} can be read (a policy's `finished` runs either way). */
+  get begun(): boolean {
+    return this.#begun
+  }
+
+  /** Shards this transaction writes to or holds locks on, in the order they joined. */
+  get participants(): readonly string[] {
+    return this.#participants
   }
 
   get policyName(): CrossShardPolicyName {
@@ -108,11 +139,19 @@ export class TransactionState {
     if (existing) return existing
     this.policy.admit(this, shard, request)
     // The detector learns the session's connection id, and withdraws what it published before release.
-    const session = ShardSession.open(shard, this.runtime.sessionPoolOf(shard), this.runtime.deadlock.sessionObserver(this))
+    const session = ShardSession.open(shard, this.services.sessionPoolOf(shard), this.services.deadlock.sessionObserver(this))
     session.catch(() => undefined) // observed by whoever awaits it; never an unhandled rejection
     this.#sessions.set(shard, session)
-    this.participants.push(shard)
+    this.#participants.push(shard)
     return session
+  }
+
+  /**
+   * Counts `shard` as a participant without opening a session there: for a policy that sends the
+   * writes later, in transactions of its own (`split`). Idempotent.
+   */
+  participateLater(shard: string): void {
+    if (!this.#participants.includes(shard)) this.#participants.push(shard)
   }
 
   /** Runs `work` and remembers it until it settles, so commit can wait for statements the callback did not await. */
@@ -129,7 +168,7 @@ export class TransactionState {
 
   /** Participating sessions in canonical shard order. */
   async sessionsInCanonicalOrder(): Promise<ShardSession[]> {
-    const shards = this.runtime.canonicalOrder(this.participants)
+    const shards = this.services.canonicalOrder(this.#participants)
     return Promise.all(shards.map((s) => this.#sessions.get(s)!))
   }
 
@@ -148,6 +187,15 @@ export class TransactionState {
     }
   }
 
+  /**
+   * Publishes and logs this attempt as a multi-shard transaction (see logging/cross-shard-reporter.ts
+   * for the levels); key values only with `warnings.logKeyValues`.
+   */
+  reportCrossShard(outcome: TransactionOutcome, durationMs: number, level: 'warn' | 'debug'): void {
+    const keys = this.services.settings.logKeyValues ? Object.fromEntries(this.loggedKeys) : undefined
+    this.services.reporter.report({ facts: () => this.facts(), policy: this.policy.name, reason: this.reason, outcome, durationMs, keys }, level)
+  }
+
   close(): void {
     this.#closed = true
   }
@@ -155,7 +203,7 @@ export class TransactionState {
   facts(): TransactionFacts {
     return {
       transactionId: this.id,
-      shards: this.runtime.canonicalOrder(this.participants),
+      shards: this.services.canonicalOrder(this.#participants),
       tables: [...this.tables].sort(),
       origin: this.origin,
     }

@@ -2,9 +2,10 @@ import type { Knex } from 'knex'
 import { UnroutableQueryError } from '../shared/errors.js'
 import type { KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
+import { clientRunning } from '../knex/derived-clients.js'
 import { CallSite } from '../shared/call-site.js'
 import { executeStatement, executeUnroutedStatement } from './statement-executor.js'
-import type { TransactionState } from './transaction-state.js'
+import type { CoreTransaction } from './policy.js'
 
 /** Unrouted access to one shard inside a transaction: raw SQL and builders that bypass routing. */
 export interface ShardHandle {
@@ -47,22 +48,22 @@ export interface ShardedTransaction {
   raw(...args: unknown[]): never
 }
 
-export function createTransactionHandle(tx: TransactionState): ShardedTransaction {
-  const base = tx.runtime.compileClient
+export function createTransactionHandle(tx: CoreTransaction): ShardedTransaction {
+  const base = tx.services.compileClient
   const handle = tableFunction(
-    clientRunning(base, (builder) => executeStatement(tx, builder as KnexBuilderInternals, siteOf(builder))),
+    clientRunning(base, (builder) => executeStatement(tx, builder as KnexBuilderInternals, siteOf(builder)), refuseStream),
   ) as ShardedTransaction
 
   Object.defineProperties(handle, {
     id: { value: tx.id, enumerable: true },
-    shards: { get: () => tx.runtime.canonicalOrder(tx.participants), enumerable: true },
+    shards: { get: () => tx.services.canonicalOrder(tx.participants), enumerable: true },
     shard: {
       value: function shard(name: string, options: { readOnly?: boolean } = {}): ShardHandle {
-        if (!tx.runtime.shardMap.has(name)) {
-          throw new TypeError(`Expected a shard name from ${JSON.stringify(tx.runtime.shardMap.order)} in tx.shard(), got ${JSON.stringify(name)}`)
+        if (!tx.services.shardMap.has(name)) {
+          throw new TypeError(`Expected a shard name from ${JSON.stringify(tx.services.shardMap.order)} in tx.shard(), got ${JSON.stringify(name)}`)
         }
         const readOnly = options.readOnly === true
-        const client = clientRunning(base, (builder) => executeUnroutedStatement(tx, name, builder, { readOnly, callSite: siteOf(builder) }))
+        const client = clientRunning(base, (builder) => executeUnroutedStatement(tx, name, builder, { readOnly, callSite: siteOf(builder) }), refuseStream)
         const shardHandle = tableFunction(client) as ShardHandle
         shardHandle.raw = function raw(sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) {
           const r = bindings === undefined ? client.raw(sql) : client.raw(sql, bindings)
@@ -82,16 +83,6 @@ export function createTransactionHandle(tx: TransactionState): ShardedTransactio
     },
   })
   return handle
-}
-
-/**
- * A copy of the compile-only client whose runner hands every awaited builder to `run`: this is
- * how `await builder` reaches shardtx instead of a pool (knex's `then` calls `client.runner(b).run()`).
- */
-function clientRunning(base: KnexClientLike, run: (builder: unknown) => Promise<unknown>): KnexClientLike {
-  const client = Object.create(base) as KnexClientLike
-  client.runner = (builder) => ({ run: () => run(builder), stream: refuseStream })
-  return client
 }
 
 /** `(table) => builder` on `client`, remembering the application line that called it. */

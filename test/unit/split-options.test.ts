@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createShardedDb, type ShardedDbOptions } from '../../src/index.js'
-import { SPLIT_DEFAULTS, resolveSplitOptions, validateSplitTransactionOptions } from '../../src/config/split-options.js'
+import { SPLIT_DEFAULTS, resolveSplitOptions } from '../../src/config/split-options.js'
+import { validateSplitTransactionOptions } from '../../src/policies/split/transaction-options.js'
 
 const base: ShardedDbOptions = {
   shards: { '-80': 'mysql://app:pw@127.0.0.1:3306/s0', '80-': 'mysql://app:pw@127.0.0.1:3306/s1' },
@@ -36,11 +37,23 @@ describe('split options', () => {
     expect(resolveSplitOptions({ partAttempts: 9_999_999_999_999 }).partAttempts).toBe(9_999_999_999_999)
   })
 
-  it('per-transaction split options are refused under other policies', () => {
-    expect(() => validateSplitTransactionOptions({ idempotencyKey: 'k' }, 'warn')).toThrow(/`idempotencyKey` applies only to \{ crossShard: 'split' \}/)
-    expect(() => validateSplitTransactionOptions({ parallelParts: true }, 'ordered')).toThrow(/`parallelParts`/)
-    expect(validateSplitTransactionOptions({ idempotencyKey: 'k', parallelParts: true }, 'split')).toMatchObject({ idempotencyKey: 'k', parallelParts: true })
-    expect(() => validateSplitTransactionOptions({ idempotencyKey: '' }, 'split')).toThrow(/`idempotencyKey`/)
-    expect(() => validateSplitTransactionOptions({ compensate: 3 }, 'split')).toThrow(/`compensate`.*number 3/)
+  it('per-transaction split options are refused under other policies', async () => {
+    // Validated before anything connects: the callback never runs.
+    const db = createShardedDb({ ...base, split: { recoverOnStart: false } })
+    try {
+      const run = (options: Record<string, unknown>) => db.transaction(async () => 'ran', options).catch((e: unknown) => e)
+      const warn = await run({ crossShard: 'warn', reason: 'https://tracker/1', idempotencyKey: 'k' })
+      expect(warn).toBeInstanceOf(TypeError)
+      expect((warn as Error).message).toMatch(/`idempotencyKey` is an option of crossShard: 'split', but this transaction uses 'warn'/)
+      expect(((await run({ crossShard: 'ordered', parallelParts: true })) as Error).message).toMatch(/`parallelParts` is an option of crossShard: 'split'.*uses 'ordered'/)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('per-transaction split options are validated', () => {
+    expect(validateSplitTransactionOptions({ idempotencyKey: 'k', parallelParts: true })).toMatchObject({ idempotencyKey: 'k', parallelParts: true })
+    expect(() => validateSplitTransactionOptions({ idempotencyKey: '' })).toThrow(/`idempotencyKey`/)
+    expect(() => validateSplitTransactionOptions({ compensate: 3 })).toThrow(/`compensate`.*number 3/)
   })
 })

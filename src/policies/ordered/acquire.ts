@@ -15,7 +15,7 @@ import type { JoinRequest, TransactionState } from '../../transaction/transactio
  * ```
  */
 export function joinInOrder(tx: TransactionState, set: LockSet, request: JoinRequest): void {
-  for (const shard of set.shardsInOrder((s) => tx.runtime.shardMap.rank(s))) tx.join(shard, request)
+  for (const shard of set.shardsInOrder((s) => tx.services.shardMap.rank(s))) tx.join(shard, request)
 }
 
 /**
@@ -42,13 +42,13 @@ export function joinInOrder(tx: TransactionState, set: LockSet, request: JoinReq
  * ```
  */
 export async function lockRows(tx: TransactionState, set: LockSet): Promise<void> {
-  for (const shard of set.shardsInOrder((s) => tx.runtime.shardMap.rank(s))) {
+  for (const shard of set.shardsInOrder((s) => tx.services.shardMap.rank(s))) {
     for (const table of set.tablesOn(shard)) {
-      const column = tx.runtime.router.tableConfig(table).shardKey
+      const column = tx.services.router.tableConfig(table).shardKey
       if (column === undefined) continue // pinned tables never enter a lock set (validated, and never learned)
       // knex's types omit bigint, which it binds correctly (the routed statements rely on the same).
       const values = set.keysInOrder(shard, table) as readonly Knex.Value[] as readonly string[]
-      const builder = tx.runtime.compileClient.queryBuilder().from(table).select(column).whereIn(column, values).orderBy(column, 'asc').forUpdate()
+      const builder = tx.services.compileClient.queryBuilder().from(table).select(column).whereIn(column, values).orderBy(column, 'asc').forUpdate()
       tx.tables.add(table)
       await executeOnShard(tx, shard, builder, { readOnly: false, callSite: undefined })
     }

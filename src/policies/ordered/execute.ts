@@ -3,9 +3,10 @@ import type { KnexBuilderInternals } from '../../knex/builder-internals.js'
 import type { RoutedStatement } from '../../routing/statement-router.js'
 import type { ShardMode } from './lock-set-order.js'
 import { mergeResults } from '../../transaction/result-merge.js'
+import type { ShardSession } from '../../transaction/shard-session.js'
 import { executeOnShard } from '../../transaction/statement-executor.js'
 import { isLockWaitTimeout } from '../../shared/errors.js'
-import { knownToRefuseWaits, noWaitClientOf, refusesToWait } from './no-wait.js'
+import type { NoWaitSupport } from './no-wait.js'
 
 /**
  * Runs one routed locking/writing statement on its shards, one after another in canonical order,
@@ -16,11 +17,12 @@ import { knownToRefuseWaits, noWaitClientOf, refusesToWait } from './no-wait.js'
  * @example
  * ```ts
  * // from the policy's executeWrite hook, with the modes decideStatement chose
- * await runRoutedStatement(tx, routed, builder, request, ['try'], (shard) => held.addKeys(shard, table, keys), (shard) => restart(shard))
+ * await runRoutedStatement(tx, noWait, routed, builder, request, ['try'], (shard) => held.addKeys(shard, table, keys), (shard) => restart(shard))
  * ```
  */
 export async function runRoutedStatement(
   tx: TransactionState,
+  noWaitSupport: NoWaitSupport,
   routed: RoutedStatement,
   builder: KnexBuilderInternals,
   request: JoinRequest,
@@ -35,19 +37,19 @@ export async function runRoutedStatement(
     let noWait = false
     if (mode !== 'wait') {
       // Known after the first statement on the shard: no extra await on the hot path.
-      noWait = knownToRefuseWaits(tx.runtime, shard) ?? (await refusesToWait(tx, shard))
+      noWait = noWaitSupport.known(shard) ?? (await noWaitSupport.learn(tx, shard))
       // Planned only where the no-wait form is known to work; a server that changed under us gets the cautious path.
       if (!noWait && mode === 'try') throw tx.doom(busy(shard))
     }
     try {
-      const options = { readOnly: false, callSite: request.callSite, lockWaitExpected: mode === 'try', clientFor: noWait ? noWaitClientOf : undefined }
+      const options = { readOnly: false, callSite: request.callSite, lockWaitExpected: mode === 'try', clientFor: noWait ? (session: ShardSession) => noWaitSupport.clientOf(session) : undefined }
       results.push(await executeOnShard(tx, shard, statement, options))
     } catch (err) {
       if (mode === 'try' && isLockWaitTimeout(err)) throw tx.doom(busy(shard))
       throw err
     }
     // Learn the server's flavour at first contact, so later statements below the top can be tried.
-    if (knownToRefuseWaits(tx.runtime, shard) === undefined) await refusesToWait(tx, shard)
+    if (noWaitSupport.known(shard) === undefined) await noWaitSupport.learn(tx, shard)
     afterShard(shard)
   }
   return results.length === 1 ? results[0] : mergeResults(routed.method, results)

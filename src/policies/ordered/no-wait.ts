@@ -1,7 +1,7 @@
 import { isMariaDbVersion } from '../../deadlock/server-flavor.js'
 import type { KnexClientLike } from '../../knex/client.js'
+import { clientWithStatementPrefix } from '../../knex/derived-clients.js'
 import type { ShardSession } from '../../transaction/shard-session.js'
-import type { Runtime } from '../../transaction/services.js'
 import { executeOnShard } from '../../transaction/statement-executor.js'
 import type { TransactionState } from '../../transaction/transaction-state.js'
 
@@ -15,92 +15,65 @@ import type { TransactionState } from '../../transaction/transaction-state.js'
 const NO_WAIT_PREFIX = 'SET STATEMENT innodb_lock_wait_timeout=0 FOR '
 
 /**
- * Whether each shard's server takes the no-wait form, per ShardedDb. Learned from the server's
- * greeting on the transaction's own session (no query), or, if the driver does not expose it,
- * with `SELECT VERSION()` on that session: never another pooled connection while holding locks.
- * A few entries (one per shard), so no bound beyond the shard map is needed.
- */
-const flavours = new WeakMap<Runtime, Map<string, boolean>>()
-
-/**
- * What is known, without asking, about whether `shard` takes the no-wait form: true or false once
- * any `ordered` statement ran there, undefined before. The policy plans statements synchronously
- * and only relies on what is already known.
+ * Whether each shard's server takes MariaDB's no-wait form, and the no-wait clients of sessions.
+ * One per ShardedDb (the `ordered` policy's). Learned from the server's greeting on the
+ * transaction's own session (no query), or, if the driver does not expose it, with
+ * `SELECT VERSION()` on that session: never another pooled connection while holding locks. One
+ * entry per shard, so no bound beyond the shard map is needed; the clients go with their sessions.
  *
  * @example
  * ```ts
- * knownToRefuseWaits(tx.runtime, '-80') // true on MariaDB after the first ordered statement there
+ * const noWait = new NoWaitSupport()
+ * const client = (await noWait.learn(tx, shard)) ? noWait.clientOf(session) : session.client
  * ```
  */
-export function knownToRefuseWaits(runtime: Runtime, shard: string): boolean | undefined {
-  return flavours.get(runtime)?.get(shard)
-}
+export class NoWaitSupport {
+  readonly #flavours = new Map<string, boolean>()
+  readonly #clients = new WeakMap<ShardSession, KnexClientLike>()
 
-/**
- * Whether `shard` takes the no-wait form, learning it on the transaction's session if needed.
- *
- * @example
- * ```ts
- * const client = (await refusesToWait(tx, shard)) ? noWaitClientOf(session) : session.client
- * ```
- */
-export async function refusesToWait(tx: TransactionState, shard: string): Promise<boolean> {
-  const known = knownToRefuseWaits(tx.runtime, shard)
-  if (known !== undefined) return known
-  const session = await tx.sessionOn(shard)
-  let version = session?.serverVersion
-  if (version === undefined) {
-    const [rows] = (await executeOnShard(tx, shard, tx.runtime.compileClient.raw('SELECT VERSION() AS version'), {
-      readOnly: false,
-      callSite: undefined,
-    })) as [{ version: string }[]]
-    version = String(rows[0]?.version)
+  /**
+   * What is known, without asking, about whether `shard` takes the no-wait form: true or false
+   * once any `ordered` statement ran there, undefined before. The policy plans statements
+   * synchronously and only relies on what is already known.
+   */
+  known(shard: string): boolean | undefined {
+    return this.#flavours.get(shard)
   }
-  const answer = isMariaDbVersion(version)
-  let byShard = flavours.get(tx.runtime)
-  if (byShard === undefined) flavours.set(tx.runtime, (byShard = new Map()))
-  byShard.set(shard, answer)
-  return answer
-}
 
-/** knex's per-dialect statement hook (`Client_MySQL.prototype._query`), as the health guard wraps it. */
-interface QueryHook {
-  _query(connection: unknown, obj: { sql: string } | string): Promise<unknown>
-}
-
-/** One no-wait client per session: made once, so no statement pays for deriving it. */
-const noWaitClients = new WeakMap<ShardSession, KnexClientLike>()
-
-/**
- * A client for `session` whose statements carry the no-wait prefix. It is the session's own
- * client (same connection, same health guard) with knex's `_query` hook prepending the prefix, so
- * the builder is neither cloned nor wrapped and results keep knex's shape. Deriving an object
- * from the builder per statement was measurable (bench/RESULTS.md: ~70 us of Node CPU per
- * transfer); the client is derived once per session.
- *
- * @example
- * ```ts
- * await executeOnShard(tx, shard, builder, { readOnly: false, callSite, clientFor: noWaitClientOf })
- * // sends: SET STATEMENT innodb_lock_wait_timeout=0 FOR update `accounts` set ...
- * ```
- */
-export function noWaitClientOf(session: ShardSession): KnexClientLike {
-  let client = noWaitClients.get(session)
-  if (client === undefined) {
-    const base = session.client as KnexClientLike & QueryHook
-    // A sibling of the session's client (same prototype, same own properties, plus _query), not a
-    // child of it: an object used as a prototype gets a map of its own in V8, so deriving from each
-    // session's client would give every session's clients unique shapes, and the inline caches in
-    // knex and mysql2 that see those clients would go megamorphic.
-    const derived = Object.create(Object.getPrototypeOf(base) as object) as KnexClientLike & QueryHook
-    derived.acquireConnection = base.acquireConnection
-    derived.releaseConnection = base.releaseConnection
-    const query = base._query
-    derived._query = function noWaitQuery(this: unknown, connection, obj) {
-      const prefixed = typeof obj === 'string' ? NO_WAIT_PREFIX + obj : { ...obj, sql: NO_WAIT_PREFIX + obj.sql }
-      return query.call(this, connection, prefixed)
+  /** Whether `shard` takes the no-wait form, learning it on the transaction's session if needed. */
+  async learn(tx: TransactionState, shard: string): Promise<boolean> {
+    const known = this.#flavours.get(shard)
+    if (known !== undefined) return known
+    const session = await tx.sessionOn(shard)
+    let version = session?.serverVersion
+    if (version === undefined) {
+      const [rows] = (await executeOnShard(tx, shard, tx.services.compileClient.raw('SELECT VERSION() AS version'), {
+        readOnly: false,
+        callSite: undefined,
+      })) as [{ version: string }[]]
+      version = String(rows[0]?.version)
     }
-    noWaitClients.set(session, (client = derived))
+    const answer = isMariaDbVersion(version)
+    this.#flavours.set(shard, answer)
+    return answer
   }
-  return client
+
+  /**
+   * A client for `session` whose statements carry the no-wait prefix: the session's own
+   * connection and health guard, knex's `_query` hook prepending the prefix, so the builder is
+   * neither cloned nor wrapped and results keep knex's shape. Deriving an object from the builder
+   * per statement was measurable (bench/RESULTS.md: ~70 us of Node CPU per transfer); the client
+   * is derived once per session.
+   *
+   * @example
+   * ```ts
+   * await executeOnShard(tx, shard, builder, { readOnly: false, callSite, clientFor: (s) => noWait.clientOf(s) })
+   * // sends: SET STATEMENT innodb_lock_wait_timeout=0 FOR update `accounts` set ...
+   * ```
+   */
+  clientOf(session: ShardSession): KnexClientLike {
+    let client = this.#clients.get(session)
+    if (client === undefined) this.#clients.set(session, (client = clientWithStatementPrefix(session.client, NO_WAIT_PREFIX)))
+    return client
+  }
 }

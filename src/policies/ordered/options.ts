@@ -1,8 +1,7 @@
-import type { ShardKey } from '../../config/options.js'
+import type { ShardKey, TableConfig } from '../../config/options.js'
 import { describeValue, expectInteger, fail } from '../../shared/validators.js'
 import { isShardKeyValue } from '../../routing/shard-key-extraction.js'
 import { LockSet } from './lock-set.js'
-import type { Runtime } from '../../transaction/services.js'
 
 /** How many times an `ordered` transaction may restart to grow its lock set, unless `maxLockRestarts` says otherwise. */
 export const DEFAULT_MAX_LOCK_RESTARTS = 3
@@ -21,37 +20,38 @@ export interface OrderedOptions {
   maxLockRestarts: number
 }
 
-const resolved = new WeakMap<object, { runtime: Runtime; options: OrderedOptions }>()
+/** What validating `lock` needs: the configured tables and the router. */
+export interface OrderedTables {
+  tables: Readonly<Record<string, TableConfig>>
+  /** The shard holding `key` of `table`; throws the router's own error for a key it refuses. */
+  shardOf(table: string, key: ShardKey): string
+}
 
 /**
- * Validates `lock` and `maxLockRestarts` of one `db.transaction()` call. The result is cached on
- * the options object, so restarts and retries of the same call validate once.
+ * Validates `lock` and `maxLockRestarts` of one `db.transaction()` call, once per call (the
+ * policy's `resolveOptions`): restarts and retries of the same call reuse the result.
  *
  * @throws TypeError naming the option (`lock.accounts[1]`), the value and what was expected.
  * @example
  * ```ts
- * const { declared } = orderedOptionsOf({ crossShard: 'ordered', lock: { accounts: [4, 1] } }, runtime)
- * declared.shardsInOrder((s) => runtime.shardMap.rank(s)) // ['-80', '80-']
+ * const { declared } = resolveOrderedOptions({ crossShard: 'ordered', lock: { accounts: [4, 1] } }, { tables, shardOf })
+ * declared.shardsInOrder((s) => shardMap.rank(s)) // ['-80', '80-']
  * ```
  */
-export function orderedOptionsOf(options: Readonly<Record<string, unknown>>, runtime: Runtime): OrderedOptions {
-  const cached = resolved.get(options)
-  if (cached?.runtime === runtime) return cached.options
-  const result: OrderedOptions = {
-    declared: declaredLockSet(options.lock, runtime),
+export function resolveOrderedOptions(options: Readonly<Record<string, unknown>>, deps: OrderedTables): OrderedOptions {
+  return {
+    declared: declaredLockSet(options.lock, deps),
     maxLockRestarts: expectInteger('maxLockRestarts', options.maxLockRestarts, DEFAULT_MAX_LOCK_RESTARTS, { min: 0, max: MAX_LOCK_RESTARTS_LIMIT }),
   }
-  resolved.set(options, { runtime, options: result })
-  return result
 }
 
-function declaredLockSet(lock: unknown, runtime: Runtime): LockSet {
+function declaredLockSet(lock: unknown, deps: OrderedTables): LockSet {
   const set = new LockSet()
   if (lock === undefined) return set
   if (lock === null || typeof lock !== 'object' || Array.isArray(lock)) {
     fail('lock', 'an object mapping table names to arrays of shard key values, e.g. { accounts: [from, to] }', lock)
   }
-  const tables = runtime.config.tables
+  const tables = deps.tables
   for (const [table, keys] of Object.entries(lock)) {
     const option = `lock.${table}`
     const config = Object.hasOwn(tables, table) ? tables[table] : undefined
@@ -67,16 +67,16 @@ function declaredLockSet(lock: unknown, runtime: Runtime): LockSet {
       )
     }
     if (!Array.isArray(keys)) fail(option, `an array of \`${table}.${config.shardKey}\` values`, keys)
-    for (const [i, key] of (keys as unknown[]).entries()) set.addKeys(shardOfKey(runtime, table, config.shardKey, key, `${option}[${i}]`), table, [key as ShardKey])
+    for (const [i, key] of (keys as unknown[]).entries()) set.addKeys(shardOfKey(deps, table, config.shardKey, key, `${option}[${i}]`), table, [key as ShardKey])
   }
   return set
 }
 
-function shardOfKey(runtime: Runtime, table: string, column: string, key: unknown, option: string): string {
+function shardOfKey(deps: OrderedTables, table: string, column: string, key: unknown, option: string): string {
   const expected = `a value of \`${table}.${column}\` (a safe integer, a bigint or a string)`
   if (!isShardKeyValue(key) || (typeof key === 'number' && !Number.isSafeInteger(key))) fail(option, expected, key)
   try {
-    return runtime.router.shardOf(table, key)
+    return deps.shardOf(table, key)
   } catch (err) {
     // The router's own message says why (e.g. `hash` needs integers); keep it, but name the option.
     throw new TypeError(`Expected \`${option}\` to be ${expected} that the router accepts, got ${describeValue(key)}: ${(err as Error).message}`)

@@ -7,10 +7,11 @@ import type { JoinRequest, TransactionState } from '../../transaction/transactio
 import { joinInOrder, lockRows } from './acquire.js'
 import { LockSetUnstableError, type LockRestart } from './errors.js'
 import { runRoutedStatement } from './execute.js'
-import { knownToRefuseWaits } from './no-wait.js'
-import { orderedOptionsOf, type OrderedOptions } from './options.js'
-import { reportLockRestart } from './report.js'
+import { NoWaitSupport } from './no-wait.js'
+import { resolveOrderedOptions, type OrderedOptions, type OrderedTables } from './options.js'
+import { LockRestartReporter } from './report.js'
 import { RestartAttempt, type CrossShardPolicy } from '../../transaction/policy.js'
+import type { ShardtxLogger } from '../../shared/logger.js'
 
 /** What a restarted attempt hands to the next one (as `tx.carry`). */
 class OrderedCarry {
@@ -24,7 +25,7 @@ class OrderedCarry {
   ) {}
 }
 
-/** The policy's state for one attempt. */
+/** The policy's state for one attempt (`tx.attempt`). */
 interface Attempt {
   options: OrderedOptions
   /**
@@ -45,6 +46,7 @@ interface Attempt {
   queue: Promise<unknown>
   /** The attempt as the canonical-order rule sees it; live views of participants and held rows. */
   position: LockPosition
+  ctx: OrderedContext
 }
 
 /** What beforeStatement decided for one statement. */
@@ -59,8 +61,6 @@ interface Plan {
 
 /** The join request of sessions opened to take pending rows: in order by construction, admit has nothing to check. */
 const CATCH_UP: JoinRequest = Object.freeze({ statement: undefined, table: undefined, callSite: undefined })
-
-const attempts = new WeakMap<TransactionState, Attempt>()
 
 /**
  * `ordered`: a transaction may write to several shards, and cannot take part in a distributed
@@ -89,31 +89,56 @@ const attempts = new WeakMap<TransactionState, Attempt>()
  * }, { crossShard: 'ordered', lock: { accounts: [from, to] } }) // or without `lock`: learned
  * ```
  */
-export const orderedPolicy: CrossShardPolicy = {
-  name: 'ordered',
+export function createOrderedPolicy(deps: OrderedPolicyDeps): CrossShardPolicy<Attempt, OrderedOptions> {
+  const noWait = new NoWaitSupport()
+  const restarts = new LockRestartReporter(deps.logger, deps.warningsIntervalMs)
+  const ctx: OrderedContext = { noWait, restarts }
+  return {
+    name: 'ordered',
+    optionKeys: ['lock', 'maxLockRestarts'],
 
-  begin(tx) {
-    const options = orderedOptionsOf(tx.options, tx.runtime)
-    const carry = tx.carry instanceof OrderedCarry ? tx.carry : undefined
-    const pending = options.declared.clone()
-    if (carry !== undefined) pending.addAll(carry.lockSet)
-    const held = new LockSet()
-    attempts.set(tx, {
-      options,
-      pending,
-      held,
-      learned: pending.clone(),
-      restarts: carry?.restarts ?? 0,
-      history: carry?.history ?? [],
-      plans: new WeakMap(),
-      queue: Promise.resolve(),
-      position: positionOf(tx, held),
-    })
-    return Promise.resolve()
-  },
+    resolveOptions: (options) => resolveOrderedOptions(options, deps),
 
+    begin(tx, options, carried) {
+      const carry = carried instanceof OrderedCarry ? carried : undefined
+      const pending = options.declared.clone()
+      if (carry !== undefined) pending.addAll(carry.lockSet)
+      const held = new LockSet()
+      return {
+        options,
+        pending,
+        held,
+        learned: pending.clone(),
+        restarts: carry?.restarts ?? 0,
+        history: carry?.history ?? [],
+        plans: new WeakMap(),
+        queue: Promise.resolve(),
+        position: positionOf(tx, held, noWait),
+        ctx,
+      }
+    },
+    ...hooks,
+  }
+}
+
+/** The services of one ordered policy (one per ShardedDb), reached from each attempt. */
+interface OrderedContext {
+  noWait: NoWaitSupport
+  restarts: LockRestartReporter
+}
+
+/** What the wiring gives the `ordered` policy: tables and router (to validate `lock`), and logging. */
+export interface OrderedPolicyDeps extends OrderedTables {
+  logger: ShardtxLogger
+  /** `warnings.intervalMs`: restart logs are rate-limited per origin. */
+  warningsIntervalMs: number
+}
+
+type OrderedHooks = Omit<CrossShardPolicy<Attempt, OrderedOptions>, 'name' | 'begin' | 'optionKeys' | 'resolveOptions'>
+
+const hooks: OrderedHooks = {
   beforeStatement(tx, routed) {
-    const attempt = attemptOf(tx)
+    const attempt = tx.attempt
     // Inserts name rows that do not exist yet, and pinned tables have no shard key: neither can be locked by key up front.
     const keyed = routed.method !== 'insert' && routed.keysByShard.size > 0
     const keysByShard = keyed ? routed.keysByShard : undefined
@@ -121,7 +146,7 @@ export const orderedPolicy: CrossShardPolicy = {
       if (keyed) attempt.learned.addKeys(shard, routed.table, routed.keysByShard.get(shard) ?? [])
       else attempt.learned.addShard(shard)
     }
-    const rank = (shard: string) => tx.runtime.shardMap.rank(shard)
+    const rank = (shard: string) => tx.services.shardMap.rank(shard)
     const take = catchUp(attempt.pending, { table: routed.table, shards: routed.shards, keysByShard, exclusive: keyed && routed.kind === 'write' }, rank)
     takeNow(tx, attempt, take)
     const position = attempt.position
@@ -142,7 +167,7 @@ export const orderedPolicy: CrossShardPolicy = {
    * in-process deadlock.
    */
   executeWrite(tx, routed, builder, request) {
-    const attempt = attemptOf(tx)
+    const attempt = tx.attempt
     const plan = attempt.plans.get(routed) ?? { take: new LockSet(), modes: routed.shards.map((): ShardMode => 'wait'), above: undefined }
     // Participation is recorded now, synchronously, so statements issued after this one see it.
     for (const shard of routed.shards) tx.join(shard, request)
@@ -152,6 +177,7 @@ export const orderedPolicy: CrossShardPolicy = {
       if (!plan.take.isEmpty) await lockRows(tx, plan.take)
       return runRoutedStatement(
         tx,
+        attempt.ctx.noWait,
         routed,
         builder,
         request,
@@ -165,18 +191,18 @@ export const orderedPolicy: CrossShardPolicy = {
   },
 
   beforeAccess(tx, shards, joins) {
-    const attempt = attempts.get(tx)
-    if (attempt === undefined || attempt.pending.isEmpty) return undefined
-    const take = catchUpForAccess(attempt.pending, shards, (shard) => tx.runtime.shardMap.rank(shard), joins)
+    const attempt = tx.attempt
+    if (attempt.pending.isEmpty) return undefined
+    const take = catchUpForAccess(attempt.pending, shards, (shard) => tx.services.shardMap.rank(shard), joins)
     if (take.isEmpty) return undefined
     takeNow(tx, attempt, take)
     return enqueue(attempt, () => lockRows(tx, take))
   },
 
   admit(tx, shard, request) {
-    const attempt = attempts.get(tx)
+    const attempt = tx.attempt
     // Routed statements were decided in beforeStatement; pending rows are taken in order by construction.
-    if (attempt === undefined || request === CATCH_UP || request.statement !== undefined) return
+    if (request === CATCH_UP || request.statement !== undefined) return
     // An unrouted statement (tx.shard(name)) opening a session: its rows are unknown, only its shard is.
     attempt.learned.addShard(shard)
     const above = joinOutOfOrder(attempt.position, shard)
@@ -186,11 +212,11 @@ export const orderedPolicy: CrossShardPolicy = {
   },
 
   async commit(tx) {
-    const attempt = attempts.get(tx)
+    const attempt = tx.attempt
     // Declared rows the callback never reached are still locked before commit (all above the top, in order).
-    if (attempt !== undefined && !attempt.pending.isEmpty) {
+    if (!attempt.pending.isEmpty) {
       const take = new LockSet()
-      for (const shard of attempt.pending.shardsInOrder((s) => tx.runtime.shardMap.rank(s))) {
+      for (const shard of attempt.pending.shardsInOrder((s) => tx.services.shardMap.rank(s))) {
         if (attempt.pending.hasKeysOn(shard)) take.addAll(attempt.pending.take(shard))
       }
       takeNow(tx, attempt, take)
@@ -200,18 +226,12 @@ export const orderedPolicy: CrossShardPolicy = {
   },
 
   finished(tx, outcome, durationMs) {
-    if (tx.participants.length > 1) tx.runtime.reportCrossShard(tx, outcome, durationMs, 'debug')
+    if (tx.participants.length > 1) tx.reportCrossShard(outcome, durationMs, 'debug')
   },
 }
 
-function attemptOf(tx: TransactionState): Attempt {
-  const attempt = attempts.get(tx)
-  if (attempt === undefined) throw new Error(`shardtx internal error: ordered transaction ${tx.id} ran a statement before begin()`)
-  return attempt
-}
-
 /** Joins the shards of `take` in canonical order and counts its rows as held: statements issued after this see both. */
-function takeNow(tx: TransactionState, attempt: Attempt, take: LockSet): void {
+function takeNow(tx: TransactionState<Attempt>, attempt: Attempt, take: LockSet): void {
   if (take.isEmpty) return
   joinInOrder(tx, take, CATCH_UP)
   attempt.held.addAll(take)
@@ -224,20 +244,20 @@ function enqueue<T>(attempt: Attempt, work: () => Promise<T>): Promise<T> {
   return run
 }
 
-function positionOf(tx: TransactionState, held: LockSet): LockPosition {
-  const runtime = tx.runtime
+function positionOf(tx: TransactionState<Attempt>, held: LockSet, noWait: NoWaitSupport): LockPosition {
+  const runtime = tx.services
   return {
     participants: tx.participants,
     held,
     isJoined: (shard) => tx.isParticipant(shard),
     rank: (shard) => runtime.shardMap.rank(shard),
     canJoinWithoutWaiting: (shard) => runtime.health.unavailable(shard) === undefined && canAcquireWithoutWaiting(runtime.sessionPoolOf(shard)),
-    canRefuseToWait: (shard) => knownToRefuseWaits(runtime, shard) === true,
+    canRefuseToWait: (shard) => noWait.known(shard) === true,
   }
 }
 
 /** A RestartAttempt carrying the grown lock set, or, past `maxLockRestarts`, the error that says to declare it. */
-function restartOrGiveUp(tx: TransactionState, attempt: Attempt, what: Omit<LockRestart, 'attempt'>): Error {
+function restartOrGiveUp(tx: TransactionState<Attempt>, attempt: Attempt, what: Omit<LockRestart, 'attempt'>): Error {
   const restart: LockRestart = { attempt: attempt.restarts + 1, ...what }
   const history = [...attempt.history, restart].slice(-10)
   if (attempt.restarts >= attempt.options.maxLockRestarts) {
@@ -245,7 +265,7 @@ function restartOrGiveUp(tx: TransactionState, attempt: Attempt, what: Omit<Lock
   }
   const lockSet = attempt.learned.clone()
   for (const shard of tx.participants) lockSet.addShard(shard)
-  reportLockRestart(tx, restart, attempt.options.maxLockRestarts)
+  attempt.ctx.restarts.report(tx, restart, attempt.options.maxLockRestarts)
   return new RestartAttempt(
     new OrderedCarry(lockSet, attempt.restarts + 1, history),
     `ordered: ${what.table} on shard ${what.shard} reached for after shard ${what.above}; restarting with the lock set taken in canonical order`,

@@ -5,50 +5,7 @@
  */
 import { ShardtxError, formatLocation, type CodeLocation } from '../../shared/errors.js'
 
-/** What the error of a failed split plan says about one part. */
-export interface SplitPartStatement {
-  /** SQL exactly as knex compiled it, with `?` placeholders. */
-  sql: string
-  /** Values for the placeholders, decoded (Dates already rendered as MySQL datetime text). */
-  bindings: readonly unknown[]
-}
-
-/** One per-shard part of a split plan, as hooks and errors describe it. */
-export interface SplitPartDescription {
-  /** Position in the plan (canonical shard order). */
-  partNo: number
-  shard: string
-  statements: readonly SplitPartStatement[]
-}
-
-/**
- * What a compensation hook receives when a split plan fails for good: which parts are committed
- * (and stay committed), which are not, and why.
- *
- * @example
- * ```ts
- * const db = createShardedDb({ ...config, split: {
- *   compensate: async (f: SplitFailure) => { await alertOps(f.planId, f.appliedShards, f.unappliedShards) },
- * } })
- * ```
- */
-export interface SplitFailure {
-  planId: string
-  /** shardtx's id of the transaction that built the plan; undefined when recovery found the failure. */
-  transactionId: string | undefined
-  /** The shard whose part failed. */
-  failedShard: string
-  /** Shards whose parts are committed, in canonical order. */
-  appliedShards: readonly string[]
-  /** Shards whose parts are not applied (the failed one included), in canonical order. */
-  unappliedShards: readonly string[]
-  /** Every part of the plan, with its statements. */
-  parts: readonly SplitPartDescription[]
-  /** The driver error of the failed part (e.g. `ER_DUP_ENTRY`). */
-  error: unknown
-  /** True when the failure was found by `db.recover()` rather than by the transaction itself. */
-  duringRecovery: boolean
-}
+export type { SplitFailure, SplitPartDescription, SplitPartStatement } from '../../config/split-failure.js'
 
 /**
  * A split plan failed for a reason a retry will not fix (a constraint violation, a missing column):

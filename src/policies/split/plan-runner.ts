@@ -1,6 +1,7 @@
 import { formatLocation, type CodeLocation } from '../../shared/errors.js'
 import type { ShardtxLogger } from '../../shared/logger.js'
-import { SplitPlanFailedError, SplitPlanPendingError, type SplitFailure } from './errors.js'
+import type { CompensationHook, SplitFailure } from '../../config/split-failure.js'
+import { SplitPlanFailedError, SplitPlanPendingError } from './errors.js'
 import type { SplitPlanFailedEvent, SplitPlanPendingEvent } from './events.js'
 import { errorCodes } from './failure-kind.js'
 import type { StoredFailure } from './intent-log.js'
@@ -9,7 +10,7 @@ import { splitPhase } from './phase-hook.js'
 import { describeParts, type PlanPart } from './plan.js'
 
 /** A user's compensation hook: runs once, in the process that marks the plan failed. */
-export type CompensationHook = (failure: SplitFailure) => void | Promise<void>
+export type { CompensationHook } from '../../config/split-failure.js'
 
 export interface PlanRunContext extends PartRunner {
   logger: ShardtxLogger

@@ -1,7 +1,9 @@
 import { Mutex } from 'async-mutex'
 import type { CodeLocation } from '../../shared/errors.js'
 import type { ResolvedSplitOptions } from '../../config/split-options.js'
-import type { Runtime } from '../../transaction/services.js'
+import type { KnexClientLike } from '../../knex/client.js'
+import type { BackoffSettings } from '../../shared/backoff.js'
+import type { ShardtxLogger } from '../../shared/logger.js'
 import { ShardSession } from '../../transaction/shard-session.js'
 import { decodeBindings } from './binding-codec.js'
 import { SplitPlanFailedError, SplitPlanPendingError } from './errors.js'
@@ -64,13 +66,32 @@ const PRUNE_MAX_BATCHES = 100
 
 /**
  * The split machinery of one ShardedDb: accepts plans (intent log first, then parts), and
- * recovers plans whose process died or whose shard was unreachable. One per Runtime, so two
- * ShardedDb instances never share state.
+ * recovers plans whose process died or whose shard was unreachable. One per ShardedDb (built by
+ * sharded-db.ts), so two ShardedDb instances never share state.
+ *
+ * @example
+ * ```ts
+ * const coordinator = new SplitCoordinator({ poolOf, shardOrder: shardMap.order, logger, backoff: retry, logKeyValues: false }, config.split)
+ * await coordinator.recover({ olderThanMs: 0, trigger: 'call' })
+ * ```
  */
+/** What the wiring gives a {@link SplitCoordinator}. */
+export interface SplitCoordinatorDeps {
+  /** The plain (autocommit) pool of each shard: the intent log, and each part's own transaction. */
+  poolOf(shard: string): KnexClientLike
+  /** Shard names in canonical order; the first is the coordinator shard that holds the intent log. */
+  shardOrder: readonly string[]
+  logger: ShardtxLogger
+  /** Backoff between attempts of a part (`retry.baseDelayMs`, `retry.maxDelayMs`). */
+  backoff: BackoffSettings
+  /** `warnings.logKeyValues`. */
+  logKeyValues: boolean
+}
+
 export class SplitCoordinator {
   readonly log: IntentLog
   readonly settings: ResolvedSplitOptions
-  readonly #runtime: Runtime
+  readonly #deps: SplitCoordinatorDeps
   readonly #ctx: PlanRunContext
   /** Plans this instance is applying right now; its own recovery leaves them alone. Bounded by concurrency. */
   readonly #inFlight = new Set<string>()
@@ -78,19 +99,19 @@ export class SplitCoordinator {
   readonly #recovery = new Mutex()
   readonly #marks: AppliedMarks
 
-  constructor(runtime: Runtime, settings: ResolvedSplitOptions) {
-    this.#runtime = runtime
+  constructor(deps: SplitCoordinatorDeps, settings: ResolvedSplitOptions) {
+    this.#deps = deps
     this.settings = settings
-    this.log = new IntentLog((shard) => runtime.poolOf(shard), runtime.shardMap.order)
+    this.log = new IntentLog((shard) => deps.poolOf(shard), deps.shardOrder)
     const marks = (this.#marks = new AppliedMarks(this.log))
     this.#ctx = {
       markApplied: (planId) => marks.mark(planId),
       log: this.log,
-      poolOf: (shard) => runtime.poolOf(shard),
+      poolOf: (shard) => deps.poolOf(shard),
       attempts: settings.partAttempts,
-      backoff: runtime.config.retry,
-      logger: runtime.logger,
-      logKeyValues: runtime.config.warnings.logKeyValues,
+      backoff: deps.backoff,
+      logger: deps.logger,
+      logKeyValues: deps.logKeyValues,
     }
   }
 
@@ -119,7 +140,7 @@ export class SplitCoordinator {
    * already atomic, so it skips the intent log (no idempotency key was asked for).
    */
   async runSinglePart(part: PlanPart, transactionId: string): Promise<void> {
-    const session = await ShardSession.open(part.shard, this.#runtime.poolOf(part.shard))
+    const session = await ShardSession.open(part.shard, this.#deps.poolOf(part.shard))
     const detail = { planId: undefined, transactionId, partNo: 0, shard: part.shard, connectionId: session.connectionId, recovering: false }
     try {
       splitPhase('in-part', detail)
@@ -167,7 +188,7 @@ export class SplitCoordinator {
       const page = await this.log.pending({ afterId, beforeId, olderThanMs: options.olderThanMs, limit: RECOVERY_PAGE })
       if (page.unreadable.length > 0) {
         report.stillPending += page.unreadable.length
-        this.#runtime.logger.error(
+        this.#deps.logger.error(
           { event: 'shardtx.split_plan_unreadable', planIds: page.unreadable },
           `shardtx: split plans ${page.unreadable.join(', ')} cannot be read by this version of shardtx; they stay pending for a version that can`,
         )
@@ -192,7 +213,7 @@ export class SplitCoordinator {
     report.durationMs = Math.round(performance.now() - started)
     const event: SplitRecoveryEvent = { event: 'shardtx.split_recovery', trigger: options.trigger, ...report }
     const busy = report.recovered + report.failed + report.stillPending + report.pruned > 0
-    this.#runtime.logger[busy ? 'info' : 'debug'](
+    this.#deps.logger[busy ? 'info' : 'debug'](
       event,
       `shardtx: split recovery (${options.trigger}): ${report.recovered} recovered, ${report.failed} failed, ${report.stillPending} still pending, ${report.pruned} pruned`,
     )
@@ -250,7 +271,7 @@ export class SplitCoordinator {
       }
       return this.#replay(plan, digest, options)
     }
-    this.#runtime.logger.debug(
+    this.#deps.logger.debug(
       { event: 'shardtx.split_idempotent_replay', planId: original.planId, transactionId: plan.transactionId, status: original.status, samePlan: original.digest === digest },
       `shardtx: idempotency key matched split plan ${original.planId} (${original.status}); the new transaction's writes were not applied`,
     )
@@ -288,13 +309,4 @@ function mayHaveReachedServer(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown } | null
   if (e?.name === 'KnexTimeoutError') return false
   return !(typeof e?.code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'].includes(e.code))
-}
-
-const coordinators = new WeakMap<Runtime, SplitCoordinator>()
-
-/** The SplitCoordinator of a ShardedDb's runtime (settings from its `split` options), created on first use. */
-export function splitCoordinatorOf(runtime: Runtime): SplitCoordinator {
-  let c = coordinators.get(runtime)
-  if (c === undefined) coordinators.set(runtime, (c = new SplitCoordinator(runtime, runtime.config.split)))
-  return c
 }

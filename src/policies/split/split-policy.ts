@@ -2,17 +2,23 @@ import type { RoutedStatement } from '../../routing/statement-router.js'
 import { formatLocation } from '../../shared/errors.js'
 import { SplitPlanFailedError, SplitPlanPendingError, SplitUnsupportedError, SplitWriteResultError } from './errors.js'
 import { hashIdempotencyKey, newPlanId, type PlanPart } from './plan.js'
-import { splitCoordinatorOf, type SplitCoordinator } from './split-coordinator.js'
+import type { SplitCoordinator } from './split-coordinator.js'
 import type { TransactionState } from '../../transaction/transaction-state.js'
 import type { CrossShardPolicy } from '../../transaction/policy.js'
-import { validateSplitTransactionOptions, type SplitTransactionOptions } from '../../config/split-options.js'
+import { SPLIT_TRANSACTION_OPTION_KEYS, validateSplitTransactionOptions, type SplitTransactionOptions } from './transaction-options.js'
 import { SplitPlanBuilder } from './plan-builder.js'
 import { splitWriteResult } from './write-result.js'
 
-/** The plan each running split attempt is building; gone with the attempt. */
-const plans = new WeakMap<TransactionState, SplitPlanBuilder>()
-/** Attempts whose plan failed or stalled after some parts committed: reported as partial commits. */
-const partlyApplied = new WeakSet<TransactionState>()
+/** The policy's state for one attempt (`tx.attempt`). */
+interface Attempt {
+  /** The plan the attempt is building; created at its first write. */
+  plan: SplitPlanBuilder | undefined
+  /** The plan failed or stalled after some parts committed: reported as a partial commit. */
+  partlyApplied: boolean
+  options: SplitTransactionOptions
+  /** `split.maxPlanBytes`. */
+  maxPlanBytes: number
+}
 
 /**
  * `split`: the incident team's fix, automated. The callback's writes are not sent; they are
@@ -34,8 +40,18 @@ const partlyApplied = new WeakSet<TransactionState>()
  * }, { crossShard: 'split', idempotencyKey: `transfer-${transferId}` })
  * ```
  */
-export const splitPolicy: CrossShardPolicy = {
-  name: 'split',
+export function createSplitPolicy(coordinator: SplitCoordinator): CrossShardPolicy<Attempt, SplitTransactionOptions> {
+  return {
+    name: 'split',
+    optionKeys: SPLIT_TRANSACTION_OPTION_KEYS,
+    resolveOptions: validateSplitTransactionOptions,
+    begin: (_tx, options) => ({ plan: undefined, partlyApplied: false, options, maxPlanBytes: coordinator.settings.maxPlanBytes }),
+    commit: (tx) => commit(tx, coordinator),
+    ...hooks,
+  }
+}
+
+const hooks: Omit<CrossShardPolicy<Attempt, SplitTransactionOptions>, 'name' | 'begin' | 'commit' | 'optionKeys' | 'resolveOptions'> = {
 
   executeWrite(tx, routed, builder, request) {
     const what = `${describe(routed)} on \`${routed.table}\``
@@ -54,7 +70,7 @@ export const splitPolicy: CrossShardPolicy = {
     } catch (err) {
       throw tx.doom(err as Error) // a write the plan lacks must not be committed without it
     }
-    for (const shard of routed.shards) if (!tx.participants.includes(shard)) tx.participants.push(shard)
+    for (const shard of routed.shards) tx.participateLater(shard)
     return Promise.resolve(
       splitWriteResult(what, () => {
         const err = new SplitWriteResultError(what, request.callSite?.location, !tx.closed)
@@ -75,28 +91,26 @@ export const splitPolicy: CrossShardPolicy = {
     )
   },
 
-  async commit(tx) {
-    const plan = plans.get(tx)
-    if (plan === undefined || plan.isEmpty) return
-    const options = validateSplitTransactionOptions(tx.options, 'split')
-    const coordinator = splitCoordinatorOf(tx.runtime)
-    const parts = plan.parts((shards) => tx.runtime.canonicalOrder(shards))
-    if (parts.length === 1 && options.idempotencyKey === undefined) return coordinator.runSinglePart(parts[0]!, tx.id)
-    try {
-      await submit(tx, coordinator, parts, options)
-    } catch (err) {
-      if ((err instanceof SplitPlanFailedError || err instanceof SplitPlanPendingError) && err.appliedShards.length > 0) partlyApplied.add(tx)
-      throw err
-    }
-  },
-
   finished(tx, outcome, durationMs) {
-    plans.delete(tx)
-    if (tx.participants.length > 1) tx.runtime.reportCrossShard(tx, partlyApplied.has(tx) ? 'partial commit' : outcome, durationMs, 'debug')
+    const partlyApplied = tx.begun && tx.attempt.partlyApplied
+    if (tx.participants.length > 1) tx.reportCrossShard(partlyApplied ? 'partial commit' : outcome, durationMs, 'debug')
   },
 }
 
-function submit(tx: TransactionState, coordinator: SplitCoordinator, parts: PlanPart[], options: SplitTransactionOptions): Promise<void> {
+async function commit(tx: TransactionState<Attempt>, coordinator: SplitCoordinator): Promise<void> {
+  const { plan, options } = tx.attempt
+  if (plan === undefined || plan.isEmpty) return
+  const parts = plan.parts((shards) => tx.services.canonicalOrder(shards))
+  if (parts.length === 1 && options.idempotencyKey === undefined) return coordinator.runSinglePart(parts[0]!, tx.id)
+  try {
+    await submit(tx, coordinator, parts, options)
+  } catch (err) {
+    if ((err instanceof SplitPlanFailedError || err instanceof SplitPlanPendingError) && err.appliedShards.length > 0) tx.attempt.partlyApplied = true
+    throw err
+  }
+}
+
+function submit(tx: TransactionState<Attempt>, coordinator: SplitCoordinator, parts: PlanPart[], options: SplitTransactionOptions): Promise<void> {
   const plan = {
     planId: newPlanId(),
     parts,
@@ -108,10 +122,8 @@ function submit(tx: TransactionState, coordinator: SplitCoordinator, parts: Plan
   return coordinator.submit(plan, { compensate: options.compensate, origin: tx.origin })
 }
 
-function planOf(tx: TransactionState): SplitPlanBuilder {
-  let plan = plans.get(tx)
-  if (plan === undefined) plans.set(tx, (plan = new SplitPlanBuilder(tx.runtime.config.split.maxPlanBytes)))
-  return plan
+function planOf(tx: TransactionState<Attempt>): SplitPlanBuilder {
+  return (tx.attempt.plan ??= new SplitPlanBuilder(tx.attempt.maxPlanBytes))
 }
 
 function describe(routed: RoutedStatement): string {
