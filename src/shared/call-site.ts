@@ -39,7 +39,8 @@ export class CallSite {
 const FRAME = /^\s*at (?:(.*?) \()?(?:file:\/\/)?(.+?):(\d+):(\d+)\)?$/
 
 /**
- * The directory holding shardtx's own code: `src/` when run from source, `dist/` when bundled.
+ * The directory holding shardtx's own code: `src/` when run from source (this file is in
+ * `src/shared/`), `dist/` when bundled.
  * Read from a stack frame rather than `import.meta.url`, which the CommonJS build does not have.
  */
 function ownDirectory(): string {
@@ -47,7 +48,7 @@ function ownDirectory(): string {
   Error.captureStackTrace(holder, ownDirectory)
   const frame = (holder.stack ?? '').split('\n').map((line) => FRAME.exec(line)).find((m) => m !== null)
   const dir = frame ? path.dirname(decodeURIComponent(frame[2]!)) : ''
-  return path.basename(dir) === 'transaction' ? path.dirname(dir) : dir
+  return path.basename(dir) === 'shared' ? path.dirname(dir) : dir
 }
 
 // Frames from these places are plumbing, never the line a user wants to see.
