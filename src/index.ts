@@ -1,22 +1,18 @@
 /**
  * shardtx: sharded knex transactions for MySQL/MariaDB that detect and control cross-shard writes.
- * Explicit named exports only; everything else is internal.
+ * Explicit named exports only; everything else is internal. Grouped the way a reader looks for
+ * things: the entry point, option types, errors, events and diagnostics channels, split's schema,
+ * helpers.
  */
+
+// Entry point, and the objects it hands out.
 export { createShardedDb, type ShardedDb } from './sharded-db.js'
 export type { ShardedTransaction, ShardHandle } from './transaction/tx-handle.js'
-export type { SplitOptions } from './config/options.js'
-export {
-  SplitPlanFailedError,
-  SplitPlanPendingError,
-  SplitWriteResultError,
-  SplitUnsupportedError,
-  type SplitFailure,
-  type SplitPartDescription,
-  type SplitPartStatement,
-} from './policies/split/errors.js'
 export type { RecoveryReport, RecoverOptions } from './policies/split/split-coordinator.js'
-export type { SplitPlanFailedEvent, SplitPlanPendingEvent, SplitRecoveryEvent, SplitRecoveryErrorEvent } from './policies/split/events.js'
-export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './policies/split/intent-log-schema.js'
+export type { ShardHealthInfo, ShardState } from './health/health-events.js'
+export type { DeadlockStats } from './deadlock/detector-events.js'
+
+// Options.
 export type {
   ShardedDbOptions,
   TransactionOptions,
@@ -24,38 +20,54 @@ export type {
   TableConfig,
   ShardKey,
   RouterFunction,
-  CrossShardPolicyName,
   RetryOptions,
   WarningOptions,
   PoolOptions,
+  HealthOptions,
+  DeadlockOptions,
   FootprintOptions,
+  SplitOptions,
 } from './config/options.js'
+export { POLICY_NAMES, type CrossShardPolicyName } from './config/policy-names.js'
+export type { SplitFailure, SplitPartDescription, SplitPartStatement, CompensationHook } from './config/split-failure.js'
+export type { ShardtxLogger } from './shared/logger.js'
+
+// Errors: every one extends ShardtxError and has a stable `code`.
 export {
   ShardtxError,
+  TransactionError,
   CrossShardTransactionError,
   PartialCommitError,
   UnroutableQueryError,
   DistributedDeadlockError,
   ShardUnavailableError,
+  StatementTimeoutError,
   ReasonRequiredError,
   isRetryableError,
   type CodeLocation,
   type TransactionFacts,
 } from './shared/errors.js'
-export type { ShardtxLogger } from './shared/logger.js'
-export type { HealthOptions } from './config/options.js'
-export type { DeadlockOptions } from './config/options.js'
-export type { DeadlockStats, DistributedDeadlockEvent, DeadlockMember, DeadlockWait } from './deadlock/detector-events.js'
-export { StatementTimeoutError } from './shared/errors.js'
+export { LockSetUnstableError, type LockRestart } from './policies/ordered/errors.js'
+export { SplitPlanFailedError, SplitPlanPendingError, SplitWriteResultError, SplitUnsupportedError } from './policies/split/errors.js'
+
+// Events (structured log lines) and diagnostics channels.
 export {
-  SHARD_HEALTH_CHANNEL,
-  type ShardHealthInfo,
-  type ShardState,
-  type ShardHealthEvent,
-  type ShardDownEvent,
-  type ShardUpEvent,
-} from './health/health-events.js'
-export { CHANNELS, type CrossShardTransactionEvent, type TransactionRetryEvent, type PartialCommitEvent } from './shared/channels.js'
-export { keyrangeNames } from './routing/keyrange-names.js'
-export { LockSetUnstableError } from './policies/ordered/errors.js'
+  CHANNELS,
+  EVENT_NAMES,
+  type ShardtxEventName,
+  type TransactionOutcome,
+  type CrossShardTransactionEvent,
+  type TransactionRetryEvent,
+  type PartialCommitEvent,
+} from './shared/channels.js'
+export type { LockRestartEvent } from './policies/ordered/report.js'
+export type { DistributedDeadlockEvent, DeadlockMember, DeadlockWait } from './deadlock/detector-events.js'
+export { SHARD_HEALTH_CHANNEL, type ShardHealthEvent, type ShardDownEvent, type ShardUpEvent } from './health/health-events.js'
+export type { SplitPlanFailedEvent, SplitPlanPendingEvent, SplitRecoveryEvent, SplitRecoveryErrorEvent } from './policies/split/events.js'
 export type { FootprintRecord, FootprintTransactionRecord, FootprintDroppedRecord } from './shared/footprint-record.js'
+
+// split's intent-log schema (for migrations).
+export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './policies/split/intent-log-schema.js'
+
+// Helpers.
+export { keyrangeNames } from './routing/keyrange-names.js'

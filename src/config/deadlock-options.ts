@@ -16,7 +16,7 @@ export interface ResolvedDeadlockOptions {
 
 /**
  * Never read a server's lock views faster than this. InnoDB refreshes the cache behind them only
- * when it was last read 100 ms or more earlier (REFERENCE.md, measured on MariaDB 10.11: polling
+ * when it was last read 100 ms or more earlier (measured on MariaDB 10.11, docs/deadlock.md: polling
  * every 50 ms saw an empty table for a whole 5 s deadlock); 250 ms leaves room for the read itself
  * and for other readers of the same server.
  */

@@ -45,7 +45,7 @@ export interface ResolvedConfig<M extends ShardNameSet = ShardNameSet> {
   acquireTimeoutMs: number
   statementTimeoutMs: number
   health: { probeIntervalMs: number }
-  /** The distributed deadlock detector (deadlock/detector-options.ts). */
+  /** The distributed deadlock detector (config/deadlock-options.ts). */
   deadlock: ResolvedDeadlockOptions
 }
 

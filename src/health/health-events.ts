@@ -1,4 +1,4 @@
-import diagnosticsChannel from 'node:diagnostics_channel'
+import { CHANNELS } from '../shared/channels.js'
 
 /** `up`: in use. `down`: failed; transactions that need it fail at once. `probing`: down, a recovery probe is in flight. */
 export type ShardState = 'up' | 'down' | 'probing'
@@ -38,12 +38,13 @@ export interface ShardUpEvent {
 export type ShardHealthEvent = ShardDownEvent | ShardUpEvent
 
 /**
- * Every health transition is published here too (free when nobody subscribes), for metrics.
+ * The `shardtx:shard-health` channel (`CHANNELS.shardHealth`), under the name earlier releases
+ * exported: every health transition is published there (free when nobody subscribes).
  *
  * @example
  * ```ts
- * import diagnosticsChannel from 'node:diagnostics_channel'
+ * import { CHANNELS } from '../shared/channels.js'
  * diagnosticsChannel.subscribe('shardtx:shard-health', (e) => gauge.set({ shard: e.shard }, e.event === 'shardtx.shard_up' ? 1 : 0))
  * ```
  */
-export const SHARD_HEALTH_CHANNEL = diagnosticsChannel.channel('shardtx:shard-health')
+export const SHARD_HEALTH_CHANNEL = CHANNELS.shardHealth

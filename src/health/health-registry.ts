@@ -55,7 +55,7 @@ class ShardEntry {
  * All transitions happen in one place, the worker of a bounded {@link ReportQueue}: guards report
  * and return at once; the worker updates state synchronously and starts probes without awaiting
  * them; a probe's result comes back as a plain callback. No lock exists, so none can be held while
- * a network reply is awaited (REFERENCE.md incident 3).
+ * a network reply is awaited (the pgpool-II failover deadlock of 2014).
  *
  * @example
  * ```ts

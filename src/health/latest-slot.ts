@@ -3,7 +3,7 @@
  * value is dropped), `take` empties the slot. Constant memory and never blocks the sender, whatever
  * the rate of offers.
  *
- * This is the fix of gh-ost PR #1666 (REFERENCE.md, incident 2): a channel buffered to a retry
+ * This is the fix of gh-ost PR #1666: a channel buffered to a retry
  * count ran the process out of memory; a buffer of one that drains the stale value and keeps the
  * current one carries the same information. Dropping the newest instead would act on old news.
  *

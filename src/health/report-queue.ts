@@ -7,7 +7,7 @@
 export const MAX_QUEUED_REPORTS = 256
 
 /**
- * A bounded queue of failure reports with one worker (pgpool-II's fix, REFERENCE.md incident 3):
+ * A bounded queue of failure reports with one worker (pgpool-II's fix of its 2014 failover deadlock):
  * whoever reports enqueues and returns at once, and a single worker handles reports one at a time.
  * Reporters never wait for the worker, so no reporter can be stuck behind something the worker is
  * waiting for, and the worker never takes a lock.

@@ -48,6 +48,43 @@ export interface PartialCommitEvent {
 }
 
 /**
+ * The `event` name of every structured log line shardtx writes, listed once; a unit test
+ * (test/unit/event-names.test.ts) checks that src/ logs no other. Each event's fields and level
+ * are in README.md's Observability section and the docs of its feature.
+ *
+ * @example
+ * ```ts
+ * if (EVENT_NAMES.includes(line.event)) metrics.inc(line.event)
+ * ```
+ */
+export const EVENT_NAMES = [
+  'shardtx.cross_shard_transaction',
+  'shardtx.partial_commit',
+  'shardtx.transaction_retry',
+  'shardtx.lock_restart',
+  'shardtx.distributed_deadlock',
+  'shardtx.deadlock_detection_disabled',
+  'shardtx.deadlock_kill_failed',
+  'shardtx.deadlock_ownership_failed',
+  'shardtx.deadlock_ownership_unavailable',
+  'shardtx.deadlock_read_failed',
+  'shardtx.shard_down',
+  'shardtx.shard_up',
+  'shardtx.split_plan_failed',
+  'shardtx.split_plan_pending',
+  'shardtx.split_plan_unreadable',
+  'shardtx.split_idempotent_replay',
+  'shardtx.split_recovery',
+  'shardtx.split_recovery_error',
+  'shardtx.footprint_write_failed',
+  'shardtx.knex_log',
+  'shardtx.internal_error',
+] as const
+
+/** One of {@link EVENT_NAMES}. */
+export type ShardtxEventName = (typeof EVENT_NAMES)[number]
+
+/**
  * diagnostics_channel names, mysql2-style: free when nobody subscribes, and every multi-shard
  * transaction is published here even when the logger's warning was rate limited.
  *
@@ -63,4 +100,6 @@ export const CHANNELS = {
   shardCommit: diagnosticsChannel.channel('shardtx:shard-commit'),
   /** A {@link TransactionRetryEvent} before each whole-callback retry after a deadlock-class error: retries as a metric. */
   transactionRetry: diagnosticsChannel.channel('shardtx:transaction-retry'),
+  /** A `ShardDownEvent` or `ShardUpEvent` on every health transition: shard availability as a metric. */
+  shardHealth: diagnosticsChannel.channel('shardtx:shard-health'),
 } as const

@@ -50,6 +50,32 @@ export interface TransactionFacts {
 }
 
 /**
+ * The base of errors that end a transaction: it carries the transaction's facts (id, shards,
+ * tables, origin) once, for every subclass, so operators find the same fields on each.
+ *
+ * @example
+ * ```ts
+ * catch (err) {
+ *   if (err instanceof TransactionError) log.error({ tx: err.transactionId, shards: err.shards, origin: err.origin })
+ * }
+ * ```
+ */
+export class TransactionError extends ShardtxError implements TransactionFacts {
+  readonly transactionId: string
+  readonly shards: readonly string[]
+  readonly tables: readonly string[]
+  readonly origin: CodeLocation | undefined
+
+  constructor(code: string, message: string, facts: TransactionFacts, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(code, message, options)
+    this.transactionId = facts.transactionId
+    this.shards = facts.shards
+    this.tables = facts.tables
+    this.origin = facts.origin
+  }
+}
+
+/**
  * A transaction tried to write to (or lock rows on) a second shard under the `reject` policy.
  * The offending statement was never sent and the transaction was rolled back on every shard.
  *
@@ -61,11 +87,7 @@ export interface TransactionFacts {
  * }).catch((e) => e.code === 'SHARDTX_CROSS_SHARD')
  * ```
  */
-export class CrossShardTransactionError extends ShardtxError implements TransactionFacts {
-  readonly transactionId: string
-  readonly shards: readonly string[]
-  readonly tables: readonly string[]
-  readonly origin: CodeLocation | undefined
+export class CrossShardTransactionError extends TransactionError {
   /** The line of application code whose statement would have joined the second shard. */
   readonly statementOrigin: CodeLocation | undefined
 
@@ -80,11 +102,8 @@ export class CrossShardTransactionError extends ShardtxError implements Transact
         `To fix: keep the transaction's writes on one shard (same shard key value), ` +
         `or pass { crossShard: 'ordered' } (locks shards in a canonical order) or { crossShard: 'split' } ` +
         `(one transaction per shard), or { crossShard: 'warn', reason: '<link explaining why>' } to allow it.`,
+      facts,
     )
-    this.transactionId = facts.transactionId
-    this.shards = facts.shards
-    this.tables = facts.tables
-    this.origin = facts.origin
     this.statementOrigin = facts.statementOrigin
   }
 }
@@ -124,11 +143,7 @@ export class ReasonRequiredError extends ShardtxError {
  * A multi-shard commit failed after some shards had already committed. The committed shards keep
  * their changes; the uncommitted ones were rolled back. Repair is application-specific.
  */
-export class PartialCommitError extends ShardtxError implements TransactionFacts {
-  readonly transactionId: string
-  readonly shards: readonly string[]
-  readonly tables: readonly string[]
-  readonly origin: CodeLocation | undefined
+export class PartialCommitError extends TransactionError {
   readonly committedShards: readonly string[]
   readonly uncommittedShards: readonly string[]
   /** The shard whose COMMIT failed. */
@@ -146,12 +161,9 @@ export class PartialCommitError extends ShardtxError implements TransactionFacts
         `were not committed. Tables: [${facts.tables.join(', ')}]. ` +
         `The data is now inconsistent across shards and needs repair; the 'split' policy records ` +
         `an intent log so such transactions are finished by db.recover() instead.`,
+      facts,
       { cause },
     )
-    this.transactionId = facts.transactionId
-    this.shards = facts.shards
-    this.tables = facts.tables
-    this.origin = facts.origin
     this.committedShards = facts.committedShards
     this.uncommittedShards = facts.uncommittedShards
     this.failedShard = facts.failedShard
@@ -188,11 +200,7 @@ export class UnroutableQueryError extends ShardtxError {
  * The transaction was chosen as the victim of a distributed deadlock and rolled back on every
  * shard. Running it again is safe and expected to succeed.
  */
-export class DistributedDeadlockError extends ShardtxError implements TransactionFacts {
-  readonly transactionId: string
-  readonly shards: readonly string[]
-  readonly tables: readonly string[]
-  readonly origin: CodeLocation | undefined
+export class DistributedDeadlockError extends TransactionError {
   /** Transaction ids of the cycle, victim included. */
   readonly cycle: readonly string[]
 
@@ -203,12 +211,9 @@ export class DistributedDeadlockError extends ShardtxError implements Transactio
         `[${facts.shards.join(', ')}] to break a distributed deadlock among transactions [${facts.cycle.join(', ')}]. ` +
         `Tables: [${facts.tables.join(', ')}]. It is safe to retry (set retry.maxAttempts > 1 to retry automatically); ` +
         `to avoid the cycle, use { crossShard: 'ordered' }.`,
+      facts,
       { retryable: true },
     )
-    this.transactionId = facts.transactionId
-    this.shards = facts.shards
-    this.tables = facts.tables
-    this.origin = facts.origin
     this.cycle = facts.cycle
   }
 }

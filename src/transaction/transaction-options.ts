@@ -55,7 +55,8 @@ export function resolveTransactionOptions(
   for (const [key, owner] of owners) {
     if (opts[key] !== undefined && owner !== name) {
       throw new TypeError(
-        `\`${key}\` is an option of crossShard: '${owner}', but this transaction uses '${name}'. Pass { crossShard: '${owner}', ${key}: ... }, or remove it.`,
+        `\`${key}\` is an option of crossShard: '${owner}', but this transaction uses '${name}': ` +
+          `\`${key}\` applies only to { crossShard: '${owner}' } transactions. Pass { crossShard: '${owner}', ${key}: ... }, or remove it.`,
       )
     }
   }

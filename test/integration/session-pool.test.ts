@@ -1,6 +1,6 @@
 /**
  * Transaction sessions run on a per-shard pool whose connections have autocommit off, so no BEGIN
- * is sent (transaction/session-pool.ts). What that must not change: a connection leaves every
+ * is sent (knex/session-pool.ts). What that must not change: a connection leaves every
  * transaction with nothing open, the next transaction on it sees data committed in between (no
  * stale snapshot carried over), a rolled-back transaction leaves nothing, and the plain pool
  * (`db.shard(name)`, reads outside transactions) keeps autocommit on.

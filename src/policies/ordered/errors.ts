@@ -1,4 +1,4 @@
-import { ShardtxError, formatLocation, type CodeLocation, type TransactionFacts } from '../../shared/errors.js'
+import { TransactionError, formatLocation, type TransactionFacts } from '../../shared/errors.js'
 
 /** One restart of an `ordered` transaction: the statement that could not run in canonical order. */
 export interface LockRestart {
@@ -45,11 +45,7 @@ export function describeReach(r: Pick<LockRestart, 'table' | 'shard' | 'cause'>)
  * })
  * ```
  */
-export class LockSetUnstableError extends ShardtxError implements TransactionFacts {
-  readonly transactionId: string
-  readonly shards: readonly string[]
-  readonly tables: readonly string[]
-  readonly origin: CodeLocation | undefined
+export class LockSetUnstableError extends TransactionError {
   /** What made each attempt restart, oldest first, and last the restart that was refused (at most the last 10). */
   readonly restarts: readonly LockRestart[]
 
@@ -65,11 +61,8 @@ export class LockSetUnstableError extends ShardtxError implements TransactionFac
         `Nothing was committed. To fix: declare the rows up front, db.transaction(fn, { crossShard: 'ordered', ` +
         `lock: { ${tables.filter((t) => !t.startsWith('(')).map((t) => `${t}: [/* keys */]`).join(', ') || 'table: [/* keys */]'} } }), ` +
         `touch rows in canonical shard order (${facts.shards.join(', ') || 'see db.shardNames'}), or raise maxLockRestarts.`,
+      facts,
     )
-    this.transactionId = facts.transactionId
-    this.shards = facts.shards
-    this.tables = facts.tables
-    this.origin = facts.origin
     this.restarts = restarts
   }
 }

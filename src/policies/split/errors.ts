@@ -1,5 +1,5 @@
 /**
- * Errors of the `split` policy and its intent log. They live here rather than in `src/errors.ts`
+ * Errors of the `split` policy and its intent log. They live here rather than in `src/shared/errors.ts`
  * so the split feature stays in its own files; they extend the same {@link ShardtxError} base and
  * carry stable codes.
  */

@@ -1,7 +1,7 @@
 /**
  * The per-transaction options only `split` reads: `idempotencyKey`, `compensate`, `parallelParts`.
  * Validated once per `db.transaction()` call (the policy's `resolveOptions`), before anything
- * touches a shard. Under any other policy they are refused by the core (transaction/options.ts):
+ * touches a shard. Under any other policy they are refused by the core (transaction/transaction-options.ts):
  * an `idempotencyKey` that silently did nothing would let a resubmission apply twice.
  */
 import type { CompensationHook } from '../../config/split-failure.js'
