@@ -8,7 +8,7 @@ import { createDeadlockDetector } from './deadlock/detector-factory.js'
 import type { ShardHealthInfo } from './health/health-events.js'
 import { guardShardPools } from './health/shard-health.js'
 import { clientOf, createCompileOnlyKnex, type KnexClientLike } from './knex/client.js'
-import { forwardQueryEvents, markSessionPool } from './knex/session-pool.js'
+import { forwardQueryEvents } from './knex/session-pool.js'
 import { createShardKnex } from './knex/shard-knex.js'
 import { CrossShardReporter } from './logging/cross-shard-reporter.js'
 import { startFootprintRecording, type FootprintRecording } from './logging/footprint-recorder.js'
@@ -26,7 +26,7 @@ import { expectInteger, expectKnownKeys, expectPlainObject } from './shared/vali
 import type { CrossShardPolicyName } from './config/policy-names.js'
 import type { AnyCrossShardPolicy } from './transaction/policy.js'
 import { runTransaction } from './transaction/run-transaction.js'
-import { TransactionServices } from './transaction/services.js'
+import type { TransactionServices } from './transaction/services.js'
 import { resolveTransactionOptions } from './transaction/transaction-options.js'
 import type { ShardedTransaction } from './transaction/tx-handle.js'
 
@@ -168,7 +168,7 @@ class ShardedDbImpl implements ShardedDb {
     this.#knexes = new Map(config.shardNames.map((name) => [name, shardKnex(name, false)]))
     this.#sessionKnexes = new Map(config.shardNames.map((name) => [name, shardKnex(name, true)]))
     const rawPools = new Map<string, KnexClientLike>([...this.#knexes].map(([name, k]) => [name, clientOf(k)]))
-    const rawSessionPools = new Map<string, KnexClientLike>([...this.#sessionKnexes].map(([name, k]) => [name, markSessionPool(clientOf(k))]))
+    const rawSessionPools = new Map<string, KnexClientLike>([...this.#sessionKnexes].map(([name, k]) => [name, clientOf(k)]))
     // `db.shard(name).on('query', ...)` keeps seeing every statement of the shard, transactions included.
     for (const [name, k] of this.#sessionKnexes) forwardQueryEvents(clientOf(k), clientOf(this.#knexes.get(name)!))
     // Every pool is handed out guarded: acquires and statements are bounded by the shard's health.
@@ -196,7 +196,7 @@ class ShardedDbImpl implements ShardedDb {
       ['ordered', createOrderedPolicy({ tables: config.tables, shardOf: (table, key) => router.shardOf(table, key), logger, warningsIntervalMs: config.warnings.intervalMs })],
       ['split', createSplitPolicy(this.#split)],
     ])
-    this.#services = new TransactionServices({
+    this.#services = {
       router,
       shardMap,
       logger,
@@ -213,10 +213,11 @@ class ShardedDbImpl implements ShardedDb {
       }),
       reporter: new CrossShardReporter(logger, config.warnings.intervalMs),
       settings: { retry: config.retry, logKeyValues: config.warnings.logKeyValues },
-    })
+    }
     this.#recovery = new RecoveryScheduler(() => this.#split, config.split, logger)
     this.#recovery.start()
   }
+
   get shardNames(): readonly string[] {
     return this.#config.shardMap.order
   }

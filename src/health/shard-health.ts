@@ -1,7 +1,7 @@
 import type { ConnectionSettings } from '../config/connection.js'
 import type { ShardtxLogger } from '../shared/logger.js'
 import type { KnexClientLike } from '../knex/client.js'
-import { guardClient } from './guarded-client.js'
+import { guardClient } from './shard-guard.js'
 import { HealthRegistry } from './health-registry.js'
 import { connectionProbe, type ShardProbe } from './probe.js'
 import { ShardGuard } from './shard-guard.js'

@@ -12,8 +12,6 @@ import type { KnexClientLike } from './client.js'
  * after COMMIT or ROLLBACK (or is closed), so it returns to the pool with no transaction open.
  * The plain pool keeps `autocommit = 1`, so `db.shard(name)` behaves as plain knex.
  */
-const IMPLICIT_TRANSACTIONS = Symbol('shardtx.implicitTransactions')
-
 /** The SQL that turns a fresh connection into a session-pool connection. */
 export const SESSION_POOL_INIT_SQL = 'SET SESSION autocommit = 0'
 
@@ -34,21 +32,6 @@ export function sessionPoolHooks(): { afterCreate: (connection: unknown, done: (
   }
 }
 
-/**
- * Marks `client` (a knex client whose pool was made with {@link sessionPoolHooks}) so sessions on
- * it skip BEGIN. Clients derived from it with `Object.create` (the health guard's) inherit the mark.
- *
- * @example
- * ```ts
- * const sessions = markSessionPool(clientOf(sessionKnex))
- * startsTransactionsImplicitly(sessions) // true
- * ```
- */
-export function markSessionPool<C extends KnexClientLike>(client: C): C {
-  ;(client as C & { [IMPLICIT_TRANSACTIONS]?: true })[IMPLICIT_TRANSACTIONS] = true
-  return client
-}
-
 /** knex's statement events, which `db.shard(name).on(...)` listeners expect for every statement of the shard. */
 const QUERY_EVENTS = ['start', 'query', 'query-error', 'query-response'] as const
 
@@ -65,10 +48,6 @@ const QUERY_EVENTS = ['start', 'query', 'query-error', 'query-response'] as cons
 export function forwardQueryEvents(from: KnexClientLike, to: KnexClientLike): void {
   const source = from as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }
   const target = to as unknown as { emit(event: string, ...args: unknown[]): boolean }
-  for (const event of QUERY_EVENTS) source.on(event, (...args) => target.emit(event, ...args))
-}
-
-/** True for a client made by {@link markSessionPool}: its connections start transactions by themselves. */
-export function startsTransactionsImplicitly(client: KnexClientLike): boolean {
-  return (client as { [IMPLICIT_TRANSACTIONS]?: true })[IMPLICIT_TRANSACTIONS] === true
+  // A bound emit, not a closure of ours: forwarding runs no shardtx code per statement.
+  for (const event of QUERY_EVENTS) source.on(event, target.emit.bind(target, event))
 }

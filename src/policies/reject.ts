@@ -18,7 +18,7 @@ export const rejectPolicy: CrossShardPolicy<undefined, undefined> = {
     throw tx.doom(
       new CrossShardTransactionError({
         ...facts,
-        shards: tx.services.canonicalOrder([...tx.participants, shard]),
+        shards: tx.services.shardMap.canonicalOrder([...tx.participants, shard]),
         statementOrigin: request.callSite?.location,
         newShard: shard,
         newTable: request.table ?? '(raw SQL via tx.shard)',

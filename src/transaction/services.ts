@@ -15,75 +15,30 @@ export interface TransactionSettings {
   logKeyValues: boolean
 }
 
-/** The built services {@link TransactionServices} is made of; sharded-db.ts constructs each one. */
-export interface TransactionServiceParts {
-  router: StatementRouter
-  shardMap: ShardMap
-  logger: ShardtxLogger
-  /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */
-  compileClient: KnexClientLike
-  /** Per shard, the plain pool (guarded, see health/). */
-  pools: ReadonlyMap<string, KnexClientLike>
-  /** Per shard, the pool that serves transaction sessions only (autocommit off, see knex/session-pool.ts; guarded). */
-  sessionPools: ReadonlyMap<string, KnexClientLike>
-  health: HealthRegistry
-  deadlock: DeadlockDetector
-  reporter: CrossShardReporter
-  settings: TransactionSettings
-}
-
 /**
  * The services of one ShardedDb that every transaction uses: routing, the shard pools, health,
- * the deadlock detector, reporting. A plain holder: sharded-db.ts builds every
- * service and hands them in, so two ShardedDb instances in one process never share state and
- * nothing below the wiring constructs a service.
+ * the deadlock detector, reporting. A plain record of built services: sharded-db.ts builds every
+ * one and hands them in, so two ShardedDb instances in one process never share state and nothing
+ * below the wiring constructs a service.
  *
  * @example
  * ```ts
- * const services = new TransactionServices({ router, shardMap, logger, compileClient, pools, sessionPools, health, deadlock, reporter, settings })
- * services.canonicalOrder(['80-', '-80']) // ['-80', '80-']
+ * const services: TransactionServices = { router, shardMap, logger, compileClient, pools, sessionPools, health, deadlock, reporter, settings }
+ * services.shardMap.canonicalOrder(['80-', '-80']) // ['-80', '80-']
  * ```
  */
-export class TransactionServices {
+export interface TransactionServices {
   readonly router: StatementRouter
   readonly shardMap: ShardMap
   readonly logger: ShardtxLogger
+  /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */
   readonly compileClient: KnexClientLike
+  /** Per shard (every shard of the map), the plain pool, guarded (see health/shard-guard.ts). */
+  readonly pools: ReadonlyMap<string, KnexClientLike>
+  /** Per shard, the pool that serves transaction sessions only (autocommit off, see knex/session-pool.ts), guarded. */
+  readonly sessionPools: ReadonlyMap<string, KnexClientLike>
   readonly health: HealthRegistry
   readonly deadlock: DeadlockDetector
   readonly reporter: CrossShardReporter
   readonly settings: TransactionSettings
-  readonly #pools: ReadonlyMap<string, KnexClientLike>
-  readonly #sessionPools: ReadonlyMap<string, KnexClientLike>
-
-  constructor(parts: TransactionServiceParts) {
-    this.router = parts.router
-    this.shardMap = parts.shardMap
-    this.logger = parts.logger
-    this.compileClient = parts.compileClient
-    this.health = parts.health
-    this.deadlock = parts.deadlock
-    this.reporter = parts.reporter
-    this.settings = parts.settings
-    this.#pools = parts.pools
-    this.#sessionPools = parts.sessionPools
-  }
-
-  poolOf(shard: string): KnexClientLike {
-    const pool = this.#pools.get(shard)
-    if (pool === undefined) throw new Error(`shardtx internal error: no pool for shard ${shard}`)
-    return pool
-  }
-
-  /** The pool whose connections serve this shard's transaction sessions (autocommit off: no BEGIN needed). */
-  sessionPoolOf(shard: string): KnexClientLike {
-    const pool = this.#sessionPools.get(shard)
-    if (pool === undefined) throw new Error(`shardtx internal error: no session pool for shard ${shard}`)
-    return pool
-  }
-
-  /** Shards sorted into the canonical order (keyrange order, or declaration order for custom routers). */
-  canonicalOrder(shards: Iterable<string>): string[] {
-    return this.shardMap.canonicalOrder(shards)
-  }
 }

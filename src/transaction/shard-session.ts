@@ -1,8 +1,7 @@
 import { closeConnection, wasClosed } from '../health/close-connection.js'
-import { shardGuardOf } from '../health/guarded-client.js'
+import { shardGuardOf } from '../health/shard-guard.js'
 import type { KnexClientLike, RawConnection } from '../knex/client.js'
 import { clientOnConnection } from '../knex/derived-clients.js'
-import { startsTransactionsImplicitly } from '../knex/session-pool.js'
 
 /**
  * Told when a session starts and before its connection leaves it: the deadlock detector maps
@@ -46,13 +45,14 @@ export class ShardSession {
   }
 
   /**
-   * Takes a connection from the shard's pool and starts a transaction on it: with BEGIN, or, on a
-   * session pool (autocommit off, see session-pool.ts), implicitly at the first statement.
+   * Takes a connection from the shard's pool and starts a transaction on it: with BEGIN, or, with
+   * `implicitBegin` on a session pool (autocommit off, see knex/session-pool.ts), implicitly at
+   * the first statement.
    */
-  static async open(shard: string, pool: KnexClientLike, observer?: SessionObserver): Promise<ShardSession> {
+  static async open(shard: string, pool: KnexClientLike, options: { implicitBegin: boolean; observer?: SessionObserver }): Promise<ShardSession> {
     const connection = (await pool.acquireConnection()) as RawConnection
     const session = new ShardSession(shard, pool, connection, undefined)
-    if (!startsTransactionsImplicitly(pool)) {
+    if (!options.implicitBegin) {
       try {
         await session.#send('BEGIN')
       } catch (err) {
@@ -60,8 +60,8 @@ export class ShardSession {
         throw err
       }
     }
-    session.#observer = observer
-    observer?.opened(session)
+    session.#observer = options.observer
+    options.observer?.opened(session)
     return session
   }
 

@@ -57,7 +57,7 @@ async function readAcross(tx: TransactionState, routed: RoutedStatement, builder
   const results = await Promise.all(
     routed.shards.map(async (shard) => {
       const session = tx.sessionOn(shard)
-      const client = session ? (await session).client : tx.services.poolOf(shard)
+      const client = session ? (await session).client : tx.services.pools.get(shard)!
       return runOn(tx, shard, client, builder)
     }),
   )
@@ -104,7 +104,7 @@ export function executeOnShard(tx: TransactionState, shard: string, builder: unk
       assertUsable(tx)
       assertShardsUp(tx, [shard])
       const existing = tx.sessionOn(shard)
-      if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.services.poolOf(shard), builder)
+      if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.services.pools.get(shard)!, builder)
       const joining = existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite })
       const session = await joining.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
       const client = options.clientFor === undefined ? session.client : options.clientFor(session)

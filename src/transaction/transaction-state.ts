@@ -139,7 +139,7 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
     if (existing) return existing
     this.policy.admit(this, shard, request)
     // The detector learns the session's connection id, and withdraws what it published before release.
-    const session = ShardSession.open(shard, this.services.sessionPoolOf(shard), this.services.deadlock.sessionObserver(this))
+    const session = ShardSession.open(shard, this.services.sessionPools.get(shard)!, { implicitBegin: true, observer: this.services.deadlock.sessionObserver(this) })
     session.catch(() => undefined) // observed by whoever awaits it; never an unhandled rejection
     this.#sessions.set(shard, session)
     this.#participants.push(shard)
@@ -168,7 +168,7 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
 
   /** Participating sessions in canonical shard order. */
   async sessionsInCanonicalOrder(): Promise<ShardSession[]> {
-    const shards = this.services.canonicalOrder(this.#participants)
+    const shards = this.services.shardMap.canonicalOrder(this.#participants)
     return Promise.all(shards.map((s) => this.#sessions.get(s)!))
   }
 
@@ -203,7 +203,7 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
   facts(): TransactionFacts {
     return {
       transactionId: this.id,
-      shards: this.services.canonicalOrder(this.#participants),
+      shards: this.services.shardMap.canonicalOrder(this.#participants),
       tables: [...this.tables].sort(),
       origin: this.origin,
     }

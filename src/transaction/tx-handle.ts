@@ -56,7 +56,7 @@ export function createTransactionHandle(tx: CoreTransaction): ShardedTransaction
 
   Object.defineProperties(handle, {
     id: { value: tx.id, enumerable: true },
-    shards: { get: () => tx.services.canonicalOrder(tx.participants), enumerable: true },
+    shards: { get: () => tx.services.shardMap.canonicalOrder(tx.participants), enumerable: true },
     shard: {
       value: function shard(name: string, options: { readOnly?: boolean } = {}): ShardHandle {
         if (!tx.services.shardMap.has(name)) {

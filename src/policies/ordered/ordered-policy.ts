@@ -251,7 +251,7 @@ function positionOf(tx: TransactionState<Attempt>, held: LockSet, noWait: NoWait
     held,
     isJoined: (shard) => tx.isParticipant(shard),
     rank: (shard) => runtime.shardMap.rank(shard),
-    canJoinWithoutWaiting: (shard) => runtime.health.unavailable(shard) === undefined && canAcquireWithoutWaiting(runtime.sessionPoolOf(shard)),
+    canJoinWithoutWaiting: (shard) => runtime.health.unavailable(shard) === undefined && canAcquireWithoutWaiting(runtime.sessionPools.get(shard)!),
     canRefuseToWait: (shard) => noWait.known(shard) === true,
   }
 }

@@ -69,7 +69,7 @@ export async function applyPart(runner: PartRunner, target: PartTarget): Promise
 
 async function applyOnce(runner: PartRunner, target: PartTarget): Promise<'applied' | 'already-applied'> {
   const { part, planId } = target
-  const session = await ShardSession.open(part.shard, runner.poolOf(part.shard))
+  const session = await ShardSession.open(part.shard, runner.poolOf(part.shard), { implicitBegin: false })
   const detail = { planId, transactionId: target.transactionId, partNo: target.partNo, shard: part.shard, connectionId: session.connectionId, recovering: target.recovering }
   try {
     try {

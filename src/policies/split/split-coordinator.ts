@@ -140,7 +140,7 @@ export class SplitCoordinator {
    * already atomic, so it skips the intent log (no idempotency key was asked for).
    */
   async runSinglePart(part: PlanPart, transactionId: string): Promise<void> {
-    const session = await ShardSession.open(part.shard, this.#deps.poolOf(part.shard))
+    const session = await ShardSession.open(part.shard, this.#deps.poolOf(part.shard), { implicitBegin: false })
     const detail = { planId: undefined, transactionId, partNo: 0, shard: part.shard, connectionId: session.connectionId, recovering: false }
     try {
       splitPhase('in-part', detail)

@@ -100,7 +100,7 @@ const hooks: Omit<CrossShardPolicy<Attempt, SplitTransactionOptions>, 'name' | '
 async function commit(tx: TransactionState<Attempt>, coordinator: SplitCoordinator): Promise<void> {
   const { plan, options } = tx.attempt
   if (plan === undefined || plan.isEmpty) return
-  const parts = plan.parts((shards) => tx.services.canonicalOrder(shards))
+  const parts = plan.parts((shards) => tx.services.shardMap.canonicalOrder(shards))
   if (parts.length === 1 && options.idempotencyKey === undefined) return coordinator.runSinglePart(parts[0]!, tx.id)
   try {
     await submit(tx, coordinator, parts, options)
