@@ -27,6 +27,7 @@ import type { CrossShardPolicyName } from './config/policy-names.js'
 import type { AnyCrossShardPolicy } from './transaction/policy.js'
 import { runTransaction } from './transaction/run-transaction.js'
 import type { TransactionServices } from './transaction/services.js'
+import { createRoutedKnex } from './transaction/routed-knex.js'
 import { resolveTransactionOptions } from './transaction/transaction-options.js'
 import type { ShardedTransaction } from './transaction/tx-handle.js'
 
@@ -35,6 +36,24 @@ import type { ShardedTransaction } from './transaction/tx-handle.js'
  * Create it with {@link createShardedDb}.
  */
 export interface ShardedDb {
+  /**
+   * Opens a transaction without a callback, as knex's `await knex.transaction()`: end it with
+   * `trx.commit()` or `trx.rollback()`. It cannot be run again, so deadlock-class errors are not
+   * retried and a policy that would restart it (`ordered` with a learned lock set) fails instead:
+   * prefer the callback form. A transaction nobody ends holds its connections until it is ended.
+   *
+   * @example
+   * ```ts
+   * const trx = await db.transaction({ crossShard: 'ordered', lock: { accounts: [from, to] } })
+   * try {
+   *   await trx('accounts').where({ id: from }).decrement('balance', 10)
+   *   await trx.commit()
+   * } catch (err) {
+   *   await trx.rollback(err)
+   * }
+   * ```
+   */
+  transaction(options?: TransactionOptions): Promise<ShardedTransaction>
   /**
    * Runs `fn` as one transaction. Statements are routed by shard key; what happens when they
    * reach a second shard depends on the `crossShard` policy. Deadlock-class errors retry the
@@ -48,7 +67,31 @@ export interface ShardedDb {
    * }, { crossShard: 'warn', reason: 'https://tracker/123' })
    * ```
    */
-  transaction<T>(fn: (tx: ShardedTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>
+  transaction<T>(fn: (tx: ShardedTransaction) => T | Promise<T>, options?: TransactionOptions): Promise<T>
+  /**
+   * knex's `transactionProvider()`: a function that opens one transaction (no callback form) on its
+   * first call and returns the same one afterwards.
+   *
+   * @example
+   * ```ts
+   * const provide = db.transactionProvider()
+   * const trx = await provide()
+   * await trx('accounts').insert({ id: 7, balance: 0 })
+   * await (await provide()).commit()
+   * ```
+   */
+  transactionProvider(options?: TransactionOptions): () => Promise<ShardedTransaction>
+  /**
+   * A routed knex instance for statements outside transactions, and for ORMs that want one at
+   * start-up (`Model.knex(db.knex)`). Each statement is routed and runs as a transaction of its
+   * own under the database-wide policy; `db.knex.transaction(...)` is `db.transaction(...)`.
+   *
+   * @example
+   * ```ts
+   * const account = await db.knex<Account>('accounts').where({ id: 42 }).first()
+   * ```
+   */
+  readonly knex: Knex
   /**
    * The shard holding `key` of `table`.
    * @example
@@ -149,6 +192,7 @@ class ShardedDbImpl implements ShardedDb {
   /** Shared with every ShardedDb of the process that records to the same file. */
   readonly #footprint: FootprintRecording | undefined
   readonly #recovery: RecoveryScheduler
+  #knex: Knex | undefined
   #destroyed = false
 
   constructor(config: ResolvedConfig<ShardMap>) {
@@ -245,18 +289,54 @@ class ShardedDbImpl implements ShardedDb {
     return k
   }
 
-  transaction<T>(fn: (tx: ShardedTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const origin = new CallSite(this.transaction)
+  transaction(options?: TransactionOptions): Promise<ShardedTransaction>
+  transaction<T>(fn: (tx: ShardedTransaction) => T | Promise<T>, options?: TransactionOptions): Promise<T>
+  transaction(first?: unknown, second?: unknown): Promise<unknown> {
+    return this.#transaction(first, second, new CallSite(this.transaction))
+  }
+
+  transactionProvider(options?: TransactionOptions): () => Promise<ShardedTransaction> {
+    const origin = new CallSite(this.transactionProvider)
+    let opened: Promise<ShardedTransaction> | undefined
+    return () => (opened ??= this.#transaction(options, undefined, origin) as Promise<ShardedTransaction>)
+  }
+
+  get knex(): Knex {
+    return (this.#knex ??= createRoutedKnex(this.#services.compileClient, {
+      statement: (statement, site) =>
+        this.#transaction((tx: ShardedTransaction) => (tx.client as KnexClientLike).runner(statement).run(), undefined, site ?? new CallSite(this.#transaction)),
+      transaction: (container, config) => this.#transaction(container, config, new CallSite(this.#transaction, 6)),
+    }))
+  }
+
+  /** `db.transaction`'s overloads, knex's included: (fn, options?), (options?) and knex's (undefined, options). */
+  #transaction(first: unknown, second: unknown, origin: CallSite): Promise<unknown> {
     if (this.#destroyed) return Promise.reject(new Error('db.transaction() called after db.destroy(); create a new ShardedDb.'))
-    if (typeof fn !== 'function') return Promise.reject(new TypeError(`Expected the first argument of db.transaction() to be a function (tx) => Promise, got ${typeof fn}`))
+    const manual = first === undefined || first === null || (typeof first === 'object' && second === undefined)
+    if (!manual && typeof first !== 'function') {
+      return Promise.reject(new TypeError(`Expected the first argument of db.transaction() to be a function (tx) => Promise, or transaction options, got ${typeof first}`))
+    }
     let resolved
     try {
       const defaults = { crossShard: this.#config.crossShard, maxAttempts: this.#config.retry.maxAttempts, strict: this.#config.strict }
+      const options = (manual && typeof first === 'object' && first !== null ? first : second) ?? {}
       resolved = resolveTransactionOptions(options, defaults, this.#policies, origin)
     } catch (err) {
       return Promise.reject(err)
     }
-    return runTransaction(this.#services, fn, { ...resolved, origin })
+    if (!manual) return runTransaction(this.#services, first as (tx: ShardedTransaction) => unknown, { ...resolved, origin })
+    // No callback: hand the transaction over once it has begun; it ends when the caller commits or rolls back.
+    return new Promise((resolve, reject) => {
+      let handedOver = false
+      const hold = (tx: ShardedTransaction) => {
+        handedOver = true
+        resolve(tx)
+        return new Promise<never>(() => undefined)
+      }
+      runTransaction(this.#services, hold, { ...resolved, origin, maxAttempts: 1, manual: true }).catch((err: unknown) => {
+        if (!handedOver) reject(err) // afterwards the outcome goes to trx.executionPromise and commit()/rollback()
+      })
+    })
   }
 
   health(): Record<string, ShardHealthInfo> {

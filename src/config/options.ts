@@ -268,6 +268,23 @@ export interface TransactionOptions {
   /** Overrides `retry.maxAttempts` for this transaction. */
   maxAttempts?: number
   /**
+   * knex's transaction isolation level, applied to every shard the transaction uses
+   * (`SET TRANSACTION ISOLATION LEVEL ...` before its first statement there).
+   * @default the server's (InnoDB: 'repeatable read')
+   */
+  isolationLevel?: 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
+  /**
+   * knex's read-only transaction: every shard's session is `READ ONLY`, so a write fails at the server.
+   * @default false
+   */
+  readOnly?: boolean
+  /**
+   * knex's option: `tx.rollback()` called without an error resolves the transaction's promise
+   * (with undefined) instead of rejecting it.
+   * @default true
+   */
+  doNotRejectOnRollback?: boolean
+  /**
    * `ordered` only: rows to lock, by table and shard key value. They are locked exclusively, shard
    * by shard in canonical order, keys sorted, each shard's before any statement of the callback
    * reaches that shard (or a shard above it), so every statement finds them held and the

@@ -83,3 +83,14 @@ export function parseTableReference(raw: unknown): { table: string; alias?: stri
   if (!match) return undefined
   return match[2] === undefined ? { table: match[1]! } : { table: match[1]!, alias: match[2] }
 }
+
+/** A knex Raw statement (`knex.raw(sql, bindings)`) as shardtx sees it: SQL text, no table to route by. */
+export interface KnexRawInternals {
+  isRawInstance: true
+  sql: unknown
+}
+
+/** True for a knex Raw object (knex marks its prototype with `isRawInstance`). */
+export function isRawStatement(value: unknown): value is KnexRawInternals {
+  return typeof value === 'object' && value !== null && (value as { isRawInstance?: unknown }).isRawInstance === true
+}

@@ -16,20 +16,36 @@ interface WithQueryHook {
 }
 
 /**
- * A child of `base` whose runner hands every awaited builder to `run`: this is how `await builder`
- * reaches shardtx instead of a pool (knex's `then` calls `client.runner(builder).run()`).
- * `stream` is refused with `refuseStream`'s error.
+ * A client that routes instead of running: every awaited builder or raw statement made on it, or
+ * switched onto it with `builder.transacting(...)`, is handed to `run`. Made the way knex makes
+ * its transaction clients (lib/execution/transaction.js, makeTxClient): a fresh object on the
+ * dialect's prototype with the base client's compiler settings, so it has its own event
+ * listeners, and `transacting = true`, which is what `builder.transacting(tx)` checks before it
+ * moves a builder onto `tx.client`. It owns no pool: acquiring a connection through it is refused.
  *
  * @example
  * ```ts
- * const routing = clientRunning(compileClient, (builder) => executeStatement(tx, builder), refuse)
+ * const routing = routingClient(compileClient, (builder) => executeStatement(tx, builder), refuseStream)
  * await routing.queryBuilder().table('accounts').where({ id: 1 }) // reaches executeStatement
  * ```
  */
-export function clientRunning(base: KnexClientLike, run: (builder: unknown) => Promise<unknown>, refuseStream: () => never): KnexClientLike {
-  const client = Object.create(base) as KnexClientLike
-  client.runner = (builder) => ({ run: () => run(builder), stream: refuseStream })
+export function routingClient(base: KnexClientLike, run: (builder: unknown) => Promise<unknown>, refuse: (what: string) => never): KnexClientLike {
+  const source = base as KnexClientLike & Record<string, unknown>
+  const client = Object.create((base as { constructor: { prototype: object } }).constructor.prototype) as KnexClientLike & Record<string, unknown>
+  for (const key of ['version', 'config', 'driver', 'connectionSettings', 'valueForUndefined', 'logger']) client[key] = source[key]
+  client.transacting = true
+  client.runner = (builder) => ({ run: () => run(builder), stream: () => refuse('stream()'), pipe: () => refuse('pipe()') })
+  client.acquireConnection = () => Promise.reject(refuseSync(refuse, 'acquireConnection()'))
+  client.releaseConnection = () => Promise.resolve()
   return client
+}
+
+function refuseSync(refuse: (what: string) => never, what: string): unknown {
+  try {
+    return refuse(what)
+  } catch (err) {
+    return err
+  }
 }
 
 /**

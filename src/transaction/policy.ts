@@ -38,6 +38,11 @@ export interface CrossShardPolicy<A = unknown, O = unknown> extends AttemptPolic
    */
   readonly optionKeys?: readonly string[]
   /**
+   * True for a policy that sends the callback's writes only after it returns (`split`): there is
+   * then nothing a savepoint could roll back to, and the core refuses savepoints.
+   */
+  readonly deferredWrites?: boolean
+  /**
    * Validates this policy's own keys of the caller's transaction options, once per
    * `db.transaction()` call (restarts and retries reuse the result). Throws a TypeError naming
    * the option.
@@ -84,21 +89,4 @@ export type AnyCrossShardPolicy = CrossShardPolicy<any, any>
 /** A transaction as the core sees it: its policy with every hook. */
 export type CoreTransaction = TransactionState<unknown, AnyCrossShardPolicy>
 
-/**
- * Thrown by a policy hook to end the current attempt (rolled back on every shard) and run the
- * callback again at once, handing `carry` to the next attempt's `begin`. Restarts do not count
- * against `retry.maxAttempts`; the policy that restarts must bound them itself.
- *
- * @example
- * ```ts
- * throw tx.doom(new RestartAttempt(grownLockSet, 'accounts on -80 reached for after 80-'))
- * ```
- */
-export class RestartAttempt extends Error {
-  readonly carry: unknown
-  constructor(carry: unknown, reason: string) {
-    super(reason)
-    this.name = 'RestartAttempt'
-    this.carry = carry
-  }
-}
+export { RestartAttempt } from './restart-attempt.js'

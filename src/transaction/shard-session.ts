@@ -49,16 +49,21 @@ export class ShardSession {
    * `implicitBegin` on a session pool (autocommit off, see knex/session-pool.ts), implicitly at
    * the first statement.
    */
-  static async open(shard: string, pool: KnexClientLike, options: { implicitBegin: boolean; observer?: SessionObserver }): Promise<ShardSession> {
+  static async open(
+    shard: string,
+    pool: KnexClientLike,
+    options: { implicitBegin: boolean; observer?: SessionObserver; setupSql?: readonly string[] },
+  ): Promise<ShardSession> {
     const connection = (await pool.acquireConnection()) as RawConnection
     const session = new ShardSession(shard, pool, connection, undefined)
-    if (!options.implicitBegin) {
-      try {
-        await session.#send('BEGIN')
-      } catch (err) {
-        await session.#discard(err)
-        throw err
-      }
+    // `SET TRANSACTION ...` must precede the transaction it shapes: before BEGIN, or, on a
+    // session pool, before the first statement (which starts the transaction implicitly).
+    const first = [...(options.setupSql ?? []), ...(options.implicitBegin ? [] : ['BEGIN'])]
+    try {
+      for (const sql of first) await session.#send(sql)
+    } catch (err) {
+      await session.#discard(err)
+      throw err
     }
     session.#observer = options.observer
     options.observer?.opened(session)
@@ -85,6 +90,20 @@ export class ShardSession {
 
   get isOpen(): boolean {
     return this.#state === 'open'
+  }
+
+  /**
+   * A transaction-control statement on this session (SAVEPOINT, RELEASE SAVEPOINT, ROLLBACK TO
+   * SAVEPOINT), bounded by the shard's guard like every statement. A failure leaves the
+   * connection's state unknown: the session is discarded (the server rolls it back).
+   */
+  async control(sql: string): Promise<void> {
+    try {
+      await this.#send(sql)
+    } catch (err) {
+      await this.#discard(err)
+      throw err
+    }
   }
 
   async commit(): Promise<void> {

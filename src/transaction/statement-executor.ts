@@ -18,6 +18,30 @@ export function executeStatement(tx: CoreTransaction, builder: KnexBuilderIntern
   return tx.track(execute(tx, builder, callSite))
 }
 
+/**
+ * A raw statement awaited on its own (`await tx.raw(sql, bindings)`): its SQL names no table
+ * shardtx can route by, so it goes to the one shard the transaction writes to, or to the only
+ * shard there is; otherwise it is refused with the fix (name the shard). Never sent anywhere
+ * else: a guess could run it outside the rows the transaction holds.
+ */
+export function executeRawStatement(tx: CoreTransaction, raw: unknown, callSite: CallSite | undefined): Promise<unknown> {
+  const participants = tx.participants
+  const order = tx.services.shardMap.order
+  const shard = participants.length === 1 ? participants[0] : order.length === 1 ? order[0] : undefined
+  if (shard === undefined) {
+    const where = participants.length === 0 ? 'writes to no shard yet' : `writes to ${participants.length} shards [${tx.services.shardMap.canonicalOrder(participants).join(', ')}]`
+    return Promise.reject(
+      new UnroutableQueryError(
+        `tx.raw() awaited on its own has no table to route by, and this transaction ${where}. ` +
+          `Name the shard: tx.shard(name).raw(sql, bindings), or tx.shardFor(table, key).raw(sql, bindings) for the shard that holds a key ` +
+          `(db.shardOf(table, key) tells which). As a value inside a builder (update({ n: tx.raw('n + ?', [1]) })) it needs no shard.`,
+        { location: callSite?.location },
+      ),
+    )
+  }
+  return executeUnroutedStatement(tx, shard, raw, { readOnly: false, callSite })
+}
+
 async function execute(tx: CoreTransaction, builder: KnexBuilderInternals, callSite: CallSite | undefined): Promise<unknown> {
   assertUsable(tx)
   let routed: RoutedStatement
@@ -52,13 +76,16 @@ async function execute(tx: CoreTransaction, builder: KnexBuilderInternals, callS
   return results.length === 1 ? results[0] : mergeResults(routed.method, results)
 }
 
-/** Plain reads never make a transaction participate: they use the session only where one is already open. */
+/**
+ * Plain reads run inside the transaction, on the shard's session (opened by the first read if the
+ * transaction does not participate there yet), so later reads see the same snapshot. They never
+ * make the transaction participate: the policy is not asked and no lock is taken.
+ */
 async function readAcross(tx: TransactionState, routed: RoutedStatement, builder: KnexBuilderInternals): Promise<unknown> {
   const results = await Promise.all(
     routed.shards.map(async (shard) => {
-      const session = tx.sessionOn(shard)
-      const client = session ? (await session).client : tx.services.pools.get(shard)!
-      return runOn(tx, shard, client, builder)
+      const session = await tx.readSession(shard).catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
+      return runOn(tx, shard, session.client, builder)
     }),
   )
   return results.length === 1 ? results[0] : mergeResults(routed.method, results)
@@ -103,9 +130,7 @@ export function executeOnShard(tx: TransactionState, shard: string, builder: unk
     (async () => {
       assertUsable(tx)
       assertShardsUp(tx, [shard])
-      const existing = tx.sessionOn(shard)
-      if (options.readOnly && existing === undefined) return runOn(tx, shard, tx.services.pools.get(shard)!, builder)
-      const joining = existing ?? tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite })
+      const joining = options.readOnly ? tx.readSession(shard) : tx.join(shard, { statement: undefined, table: undefined, callSite: options.callSite })
       const session = await joining.catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
       const client = options.clientFor === undefined ? session.client : options.clientFor(session)
       return runOn(tx, shard, client, builder, true, options.lockWaitExpected === true)

@@ -2,11 +2,14 @@ import type { CrossShardPolicyName } from '../config/policy-names.js'
 import { POLICY_NAMES } from '../config/policy-names.js'
 import { assertWarnOverrideHasReason } from '../config/strict-mode.js'
 import type { CallSite } from '../shared/call-site.js'
-import { expectInteger, expectKnownKeys, expectOneOf, expectPlainObject } from '../shared/validators.js'
+import { expectBoolean, expectInteger, expectKnownKeys, expectOneOf, expectPlainObject } from '../shared/validators.js'
 import type { AnyCrossShardPolicy } from './policy.js'
 
 /** Keys every transaction accepts; each policy adds its own (`optionKeys`). */
-const CORE_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts']
+const CORE_OPTION_KEYS = ['crossShard', 'reason', 'maxAttempts', 'isolationLevel', 'readOnly', 'doNotRejectOnRollback']
+
+/** knex's isolation levels that MySQL and MariaDB have (knex's 'snapshot' is SQL Server's). */
+const ISOLATION_LEVELS = ['read uncommitted', 'read committed', 'repeatable read', 'serializable'] as const
 
 /** The database-wide defaults a transaction's options fall back to. */
 export interface TransactionDefaults {
@@ -23,6 +26,10 @@ export interface ResolvedTransactionOptions {
   maxAttempts: number
   /** What the policy's `resolveOptions` made of its own keys. */
   policyOptions: unknown
+  /** `SET TRANSACTION ...` every session of the transaction runs first (isolationLevel, readOnly); empty by default. */
+  sessionSetup: readonly string[]
+  /** knex's option: `tx.rollback()` without an error resolves the transaction instead of rejecting it. Default true. */
+  doNotRejectOnRollback: boolean
 }
 
 /**
@@ -62,10 +69,15 @@ export function resolveTransactionOptions(
   }
   const policy = policies.get(name)
   if (policy === undefined) throw new Error(`shardtx internal error: no policy named '${name}' is wired`)
+  const isolationLevel = opts.isolationLevel === undefined ? undefined : expectOneOf('isolationLevel', opts.isolationLevel, ISOLATION_LEVELS, 'repeatable read')
+  const readOnly = expectBoolean('readOnly', opts.readOnly, false)
+  const characteristics = [...(isolationLevel === undefined ? [] : [`ISOLATION LEVEL ${isolationLevel.toUpperCase()}`]), ...(readOnly ? ['READ ONLY'] : [])]
   return {
     policy,
     reason: reason as string | undefined,
     maxAttempts: expectInteger('maxAttempts', opts.maxAttempts, defaults.maxAttempts, { min: 1 }),
     policyOptions: policy.resolveOptions?.(opts),
+    sessionSetup: characteristics.length === 0 ? [] : [`SET TRANSACTION ${characteristics.join(', ')}`],
+    doNotRejectOnRollback: expectBoolean('doNotRejectOnRollback', opts.doNotRejectOnRollback, true),
   }
 }

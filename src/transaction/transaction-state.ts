@@ -1,10 +1,11 @@
 import type { CrossShardPolicyName } from '../config/policy-names.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
 import type { CallSite } from '../shared/call-site.js'
-import type { CodeLocation, TransactionFacts } from '../shared/errors.js'
+import { ShardtxError, formatLocation, type CodeLocation, type TransactionFacts } from '../shared/errors.js'
 import { nextTransactionId } from '../shared/transaction-id.js'
 import type { TransactionOutcome } from '../shared/channels.js'
 import type { TransactionServices } from './services.js'
+import { RestartAttempt } from './restart-attempt.js'
 import { ShardSession } from './shard-session.js'
 
 /** At most this many key values per shard appear in one warning. */
@@ -53,6 +54,14 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
   readonly originSite: CallSite
   /** Shards this transaction writes to or holds locks on, in the order they joined. */
   readonly #participants: string[] = []
+  /** Participants with a session of their own (every participant but split's, which writes later). */
+  readonly #joined = new Set<string>()
+  /** `SET TRANSACTION ...` for every new session (isolation level, read only); empty by default. */
+  readonly #sessionSetup: readonly string[]
+  readonly #savepoints: string[] = []
+  #savepointCount = 0
+  /** False without a callback to run again (`await db.transaction()`): a policy restart is then an error. */
+  readonly #canRestart: boolean
   #attempt: A | undefined
   #begun = false
   /** Tables touched by any statement, reads included. */
@@ -67,7 +76,15 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
   #doomed: Error | undefined
   #closed = false
 
-  constructor(services: TransactionServices, policy: P, originSite: CallSite, reason: string | undefined) {
+  constructor(
+    services: TransactionServices,
+    policy: P,
+    originSite: CallSite,
+    reason: string | undefined,
+    options: { sessionSetup?: readonly string[]; canRestart?: boolean } = {},
+  ) {
+    this.#sessionSetup = options.sessionSetup ?? []
+    this.#canRestart = options.canRestart ?? true
     this.id = nextTransactionId()
     this.startedAt = Date.now()
     this.services = services
@@ -113,7 +130,7 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
   }
 
   doom(err: Error): Error {
-    this.#doomed ??= err
+    this.#doomed ??= err instanceof RestartAttempt && !this.#canRestart ? cannotRestart(this, err) : err
     return this.#doomed
   }
 
@@ -121,28 +138,51 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
     return this.#closed
   }
 
+  /** Whether the transaction writes to or holds locks on `shard` (reads do not count). */
   isParticipant(shard: string): boolean {
-    return this.#sessions.has(shard)
+    return this.#joined.has(shard)
   }
 
-  /** The open session on `shard`, if the transaction participates there. */
+  /** The open session on `shard` (a participant's, or one opened by a read), if any. */
   sessionOn(shard: string): Promise<ShardSession> | undefined {
     return this.#sessions.get(shard)
   }
 
   /**
    * Makes the transaction participate in `shard`, asking the policy first. Throws synchronously
-   * when the policy refuses, so the statement is never sent.
+   * when the policy refuses, so the statement is never sent. A session a read already opened
+   * there is reused: the transaction keeps its snapshot.
    */
   join(shard: string, request: JoinRequest): Promise<ShardSession> {
-    const existing = this.#sessions.get(shard)
-    if (existing) return existing
+    if (this.#joined.has(shard)) return this.#sessions.get(shard)!
     this.policy.admit(this, shard, request)
+    const session = this.#sessions.get(shard) ?? this.#open(shard)
+    this.#joined.add(shard)
+    this.#participants.push(shard)
+    return session
+  }
+
+  /**
+   * The session plain reads of `shard` run on, opened on first use: once a transaction has read a
+   * shard, its later reads there see the same snapshot, as in one database. Reading takes no lock
+   * and does not make the shard a participant (the policy is not asked).
+   */
+  readSession(shard: string): Promise<ShardSession> {
+    return this.#sessions.get(shard) ?? this.#open(shard)
+  }
+
+  #open(shard: string): Promise<ShardSession> {
+    // Statements each new session runs first: the transaction's characteristics, then every
+    // savepoint still open, so rolling back to one also undoes what this shard did after it.
+    const setup = [...this.#sessionSetup, ...this.#savepoints.map((name) => `SAVEPOINT ${name}`)]
     // The detector learns the session's connection id, and withdraws what it published before release.
-    const session = ShardSession.open(shard, this.services.sessionPools.get(shard)!, { implicitBegin: true, observer: this.services.deadlock.sessionObserver(this) })
+    const session = ShardSession.open(shard, this.services.sessionPools.get(shard)!, {
+      implicitBegin: true,
+      observer: this.services.deadlock.sessionObserver(this),
+      setupSql: setup,
+    })
     session.catch(() => undefined) // observed by whoever awaits it; never an unhandled rejection
     this.#sessions.set(shard, session)
-    this.#participants.push(shard)
     return session
   }
 
@@ -152,6 +192,37 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
    */
   participateLater(shard: string): void {
     if (!this.#participants.includes(shard)) this.#participants.push(shard)
+  }
+
+  /** A savepoint name unique within this attempt (an identifier: it is spliced into SQL). */
+  nextSavepointName(): string {
+    return `shardtx_sp_${++this.#savepointCount}`
+  }
+
+  /** Open savepoints, outermost first (see transaction/savepoints.ts). */
+  get savepoints(): readonly string[] {
+    return this.#savepoints
+  }
+
+  /** Sends `sql` to every open session, in canonical shard order (SAVEPOINT, RELEASE, ROLLBACK TO). */
+  async sendToEverySession(sql: string): Promise<void> {
+    for (const shard of this.services.shardMap.canonicalOrder(this.#sessions.keys())) {
+      const session = await this.#sessions.get(shard)!
+      await session.control(sql)
+    }
+  }
+
+  /** Opens savepoint `name` on every session now and on every session opened while it is open. */
+  async openSavepoint(name: string): Promise<void> {
+    const sessions = this.sendToEverySession(`SAVEPOINT ${name}`)
+    this.#savepoints.push(name)
+    await sessions
+  }
+
+  /** Forgets savepoint `name` and those opened inside it (after RELEASE or a rollback to it). */
+  closeSavepoint(name: string): void {
+    const at = this.#savepoints.indexOf(name)
+    if (at >= 0) this.#savepoints.length = at
   }
 
   /** Runs `work` and remembers it until it settles, so commit can wait for statements the callback did not await. */
@@ -168,8 +239,18 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
 
   /** Participating sessions in canonical shard order. */
   async sessionsInCanonicalOrder(): Promise<ShardSession[]> {
-    const shards = this.services.shardMap.canonicalOrder(this.#participants)
+    const shards = this.services.shardMap.canonicalOrder(this.#joined)
     return Promise.all(shards.map((s) => this.#sessions.get(s)!))
+  }
+
+  /**
+   * Ends the sessions only reads opened (after the policy committed the participants): they hold
+   * no locks and wrote nothing, so COMMIT only ends their snapshot and returns the connection.
+   */
+  async endReadSessions(): Promise<void> {
+    const reads = [...this.#sessions].filter(([shard]) => !this.#joined.has(shard)).map(([, session]) => session)
+    const opened = await Promise.allSettled(reads)
+    await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.commit() : undefined)))
   }
 
   /** Rolls back every shard that opened; shards that failed to open need nothing. */
@@ -208,4 +289,14 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
       origin: this.origin,
     }
   }
+}
+
+/** What a policy restart becomes in a transaction that has no callback to run again. */
+function cannotRestart(tx: TransactionState<unknown, AttemptPolicy<unknown>>, restart: RestartAttempt): Error {
+  return new ShardtxError(
+    'SHARDTX_RESTART_UNAVAILABLE',
+    `Transaction ${tx.id} (opened at ${formatLocation(tx.origin)}) under crossShard: '${tx.policy.name}' would have to start again (${restart.message}), ` +
+      `but it was opened without a callback (await db.transaction()), so there is nothing to run again; it has been rolled back. ` +
+      `Use the callback form db.transaction(async (tx) => ...), or declare the rows up front with { lock: { table: [keys] } }.`,
+  )
 }

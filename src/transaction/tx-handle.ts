@@ -1,11 +1,13 @@
 import type { Knex } from 'knex'
-import { UnroutableQueryError } from '../shared/errors.js'
-import type { KnexBuilderInternals } from '../knex/builder-internals.js'
+import type { ShardKey } from '../config/options.js'
+import { isRawStatement, type KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
-import { clientRunning } from '../knex/derived-clients.js'
+import { routingClient } from '../knex/derived-clients.js'
+import { knexOver } from '../knex/make-knex.js'
 import { CallSite } from '../shared/call-site.js'
-import { executeStatement, executeUnroutedStatement } from './statement-executor.js'
+import { ShardtxError, UnroutableQueryError } from '../shared/errors.js'
 import type { CoreTransaction } from './policy.js'
+import { executeRawStatement, executeStatement, executeUnroutedStatement } from './statement-executor.js'
 
 /** Unrouted access to one shard inside a transaction: raw SQL and builders that bypass routing. */
 export interface ShardHandle {
@@ -21,91 +23,161 @@ export interface ShardHandle {
 }
 
 /**
- * The `tx` a `db.transaction()` callback receives: call it like a knex transaction.
+ * The `tx` a `db.transaction()` callback receives: a real knex transaction (`Knex.Transaction`)
+ * whose client is shardtx's routing client, so every way knex and the ORMs built on it reach a
+ * transaction (`tx('t')`, `tx.select().from()`, `tx.raw()`, `builder.transacting(tx)`,
+ * Objection's `Model.query(tx)`) is routed and checked by the policy. See
+ * docs/knex-compatibility.md for the whole surface.
  *
  * @example
  * ```ts
+ * async function debit(trx: Knex.Transaction, id: number, amount: number) {
+ *   await trx('accounts').where({ id }).decrement('balance', amount)
+ * }
  * await db.transaction(async (tx) => {
- *   await tx('accounts').where({ id: 42 }).decrement('balance', 10)
- *   const rows = await tx.shard('-80').raw('SELECT COUNT(*) AS n FROM audit')
+ *   await debit(tx, 42, 10)                                  // a helper typed Knex.Transaction
+ *   return tx<Account>('accounts').where({ id: 42 }).first() // Account | undefined
  * })
  * ```
  */
-export interface ShardedTransaction {
-  /** A knex query builder on `table`, routed to the shard of its shard key when awaited. */
-  <TRecord extends {} = any, TResult = any[]>(table: string): Knex.QueryBuilder<TRecord, TResult>
+export interface ShardedTransaction<TRecord extends {} = any, TResult = any[]> extends Knex.Transaction<TRecord, TResult> {
   /** shardtx's id of this attempt; it appears in every log event and error. */
   readonly id: string
   /** Shards this transaction has written to or locked rows on, in canonical order. */
   readonly shards: readonly string[]
   /**
    * Unrouted access to one shard. Statements through it count as writes on that shard (the
-   * policy applies), unless `readOnly` is set: then they run outside the transaction unless the
-   * transaction already participates in that shard.
+   * policy applies), unless `readOnly` is set: then they only read, in the transaction's snapshot.
    */
   shard(name: string, options?: { readOnly?: boolean }): ShardHandle
-  /** Not available: raw SQL has no table to route by. Use `tx.shard(name).raw(...)`. */
-  raw(...args: unknown[]): never
+  /**
+   * Unrouted access to the shard that holds `key` of `table` (as {@link ShardedTransaction.shard}).
+   * @example
+   * ```ts
+   * await tx.shardFor('accounts', 42).raw('UPDATE accounts SET balance = balance - ? WHERE id = ?', [10, 42])
+   * ```
+   */
+  shardFor(table: string, key: ShardKey, options?: { readOnly?: boolean }): ShardHandle
+  /** Not available in a transaction: DDL commits implicitly on MySQL. Use `db.shard(name).schema` or `db.migrate`. */
+  readonly schema: never
+  /** Not available in a transaction. Use `db.migrate` (every shard) or `db.shard(name).migrate`. */
+  readonly migrate: never
+  /** Not available in a transaction. Seed each shard through `db.shard(name).seed`. */
+  readonly seed: never
+  /** Not available: the transaction owns no pool. `db.destroy()` closes every pool. */
+  destroy: never
+  /** Not available: the transaction owns no pool. */
+  initialize: never
 }
 
-export function createTransactionHandle(tx: CoreTransaction): ShardedTransaction {
-  const base = tx.services.compileClient
-  const handle = tableFunction(
-    clientRunning(base, (builder) => executeStatement(tx, builder as KnexBuilderInternals, siteOf(builder)), refuseStream),
-  ) as ShardedTransaction
+/** How a handle ends its transaction (or savepoint): knex's `commit`, `rollback`, `isCompleted`, `executionPromise`. */
+export interface HandleControl {
+  commit(value?: unknown): Promise<void>
+  rollback(error?: unknown): Promise<void>
+  isCompleted(): boolean
+  readonly executionPromise: Promise<unknown>
+}
 
+/** Opens a savepoint of `tx` (knex's nested `trx.transaction()` / `trx.savepoint()`); see savepoints.ts. */
+export type SavepointOpener = (container: unknown, config: unknown) => Promise<unknown>
+
+/**
+ * Builds the knex transaction object of one attempt: knex's own instance maker over a routing
+ * client (knex/make-knex.ts, knex/derived-clients.ts), plus shardtx's members and knex's
+ * transaction members wired to `control`.
+ *
+ * @example
+ * ```ts
+ * const handle = createTransactionHandle(tx, control, (container, config) => openSavepoint(tx, container, config))
+ * await fn(handle)
+ * ```
+ */
+export function createTransactionHandle(tx: CoreTransaction, control: HandleControl, savepoint: SavepointOpener): ShardedTransaction {
+  const client = routingClient(
+    tx.services.compileClient,
+    (statement) =>
+      isRawStatement(statement)
+        ? executeRawStatement(tx, statement, siteOf(statement))
+        : executeStatement(tx, statement as KnexBuilderInternals, siteOf(statement)),
+    refuse,
+  )
+  rememberCallSites(client)
+  const handle = knexOver(client) as unknown as ShardedTransaction & { context: Record<string, unknown> }
+  const context = handle.context
+  context.transaction = (container: unknown, config: unknown) => savepoint(container, config)
+  context.destroy = () => refuse('tx.destroy(); db.destroy() closes every pool')
+  context.initialize = () => refuse('tx.initialize()')
+  context.withUserParams = () => refuse('tx.withUserParams()')
+  const shardHandle = (name: string, options: { readOnly?: boolean } = {}) => unroutedHandle(tx, name, options.readOnly === true)
   Object.defineProperties(handle, {
     id: { value: tx.id, enumerable: true },
     shards: { get: () => tx.services.shardMap.canonicalOrder(tx.participants), enumerable: true },
-    shard: {
-      value: function shard(name: string, options: { readOnly?: boolean } = {}): ShardHandle {
-        if (!tx.services.shardMap.has(name)) {
-          throw new TypeError(`Expected a shard name from ${JSON.stringify(tx.services.shardMap.order)} in tx.shard(), got ${JSON.stringify(name)}`)
-        }
-        const readOnly = options.readOnly === true
-        const client = clientRunning(base, (builder) => executeUnroutedStatement(tx, name, builder, { readOnly, callSite: siteOf(builder) }), refuseStream)
-        const shardHandle = tableFunction(client) as ShardHandle
-        shardHandle.raw = function raw(sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) {
-          const r = bindings === undefined ? client.raw(sql) : client.raw(sql, bindings)
-          remember(r, new CallSite(raw, 1))
-          return r
-        } as ShardHandle['raw']
-        return shardHandle
-      },
-    },
-    raw: {
-      value: () => {
-        throw new UnroutableQueryError(
-          `tx.raw() has no table to route by. Send raw SQL to a named shard with tx.shard(name).raw(sql, bindings); ` +
-            `db.shardOf(table, key) tells which shard holds a key.`,
-        )
-      },
-    },
+    isTransaction: { value: true },
+    executionPromise: { value: control.executionPromise },
+    commit: { value: (value?: unknown) => control.commit(value) },
+    rollback: { value: (error?: unknown) => control.rollback(error) },
+    isCompleted: { value: () => control.isCompleted() },
+    savepoint: { value: (container: unknown, config: unknown) => savepoint(container, config) },
+    shard: { value: shardHandle },
+    shardFor: { value: (table: string, key: ShardKey, options?: { readOnly?: boolean }) => shardHandle(tx.services.router.shardOf(table, key), options) },
+    schema: { get: () => refuse('tx.schema (DDL commits implicitly on MySQL); use db.shard(name).schema or db.migrate') },
+    migrate: { get: () => refuse('tx.migrate; use db.migrate or db.shard(name).migrate') },
+    seed: { get: () => refuse('tx.seed; seed each shard through db.shard(name).seed') },
   })
+  control.executionPromise.catch(() => undefined) // the caller observes the outcome through db.transaction()
   return handle
 }
 
-/** `(table) => builder` on `client`, remembering the application line that called it. */
-function tableFunction(client: KnexClientLike): (table: string) => Knex.QueryBuilder {
-  return function table(name: string) {
-    const builder = client.queryBuilder()
-    remember(builder, new CallSite(table, 1))
-    return builder.table(name)
+/** `tx.shard(name)`: builders and raw SQL on one named shard, unrouted. */
+function unroutedHandle(tx: CoreTransaction, name: string, readOnly: boolean): ShardHandle {
+  if (!tx.services.shardMap.has(name)) {
+    throw new TypeError(`Expected a shard name from ${JSON.stringify(tx.services.shardMap.order)} in tx.shard(), got ${JSON.stringify(name)}`)
   }
+  const client = routingClient(tx.services.compileClient, (builder) => executeUnroutedStatement(tx, name, builder, { readOnly, callSite: siteOf(builder) }), refuse)
+  rememberCallSites(client)
+  const handle = function table(table: string) {
+    return client.queryBuilder().table(table)
+  } as ShardHandle
+  handle.raw = ((sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) => (bindings === undefined ? client.raw(sql) : client.raw(sql, bindings))) as ShardHandle['raw']
+  return handle
 }
 
 const CALL_SITE = Symbol('shardtx.callSite')
 
-function remember(builder: object, site: CallSite): void {
-  ;(builder as { [CALL_SITE]?: CallSite })[CALL_SITE] = site
+/**
+ * Frames kept above the routing client's `queryBuilder`/`raw`: knex's instance function, its
+ * context method and its query-builder helper sit between them and the application's line, and
+ * `firstUserFrame` skips them.
+ */
+const CALL_SITE_FRAMES = 5
+
+/** Every builder and raw statement made on `client` remembers the application line that made it. */
+export function rememberCallSites(client: KnexClientLike): void {
+  const makeBuilder = client.queryBuilder
+  const makeRaw = client.raw
+  client.queryBuilder = function queryBuilder(this: KnexClientLike) {
+    const builder = makeBuilder.call(this)
+    ;(builder as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(queryBuilder, CALL_SITE_FRAMES)
+    return builder
+  }
+  client.raw = function raw(this: KnexClientLike, ...args: unknown[]) {
+    const statement = (makeRaw as (...a: unknown[]) => Knex.Raw).apply(this, args)
+    ;(statement as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(raw, CALL_SITE_FRAMES)
+    return statement
+  } as KnexClientLike['raw']
 }
 
-function siteOf(builder: unknown): CallSite | undefined {
-  return (builder as { [CALL_SITE]?: CallSite } | null)?.[CALL_SITE]
+/** The application line that made `statement` on a client prepared by {@link rememberCallSites}. */
+export function siteOf(statement: unknown): CallSite | undefined {
+  return (statement as { [CALL_SITE]?: CallSite } | null)?.[CALL_SITE]
 }
 
-function refuseStream(): never {
-  throw new UnroutableQueryError(
-    'Streaming is not supported through shardtx routing. Stream from one shard with db.shard(name), outside the transaction.',
-  )
+/** The error for a knex member shardtx does not offer on a routed instance, naming what to use instead. */
+export function refuse(what: string): never {
+  if (what === 'stream()' || what === 'pipe()') {
+    throw new UnroutableQueryError(
+      `Streaming (${what}) is not supported through shardtx routing. Stream from one shard with db.shard(name), outside the transaction.`,
+    )
+  }
+  throw new ShardtxError('SHARDTX_UNSUPPORTED', `${what} is not available through shardtx. See docs/knex-compatibility.md.`)
 }

@@ -44,6 +44,7 @@ export function createSplitPolicy(coordinator: SplitCoordinator): CrossShardPoli
   return {
     name: 'split',
     optionKeys: SPLIT_TRANSACTION_OPTION_KEYS,
+    deferredWrites: true,
     resolveOptions: validateSplitTransactionOptions,
     begin: (_tx, options) => ({ plan: undefined, partlyApplied: false, options, maxPlanBytes: coordinator.settings.maxPlanBytes }),
     commit: (tx) => commit(tx, coordinator),
