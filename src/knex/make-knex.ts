@@ -1,3 +1,4 @@
+/// <reference path="./types/make-knex.d.ts" />
 import type { Knex } from 'knex'
 // knex's own constructor of knex instances (and of its transaction objects): not exported by its
 // public entry, so it is reached by path. The tested knex range (package.json peerDependencies)
