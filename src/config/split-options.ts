@@ -4,7 +4,7 @@
  * Every mistake is a TypeError naming the option, thrown before anything touches a shard.
  */
 import { MAX_DURATION_MS } from '../shared/limits.js'
-import { describeValue, expectBoolean, expectInteger, expectKnownKeys, expectPlainObject, fail } from '../shared/validators.js'
+import { describeValue, expectBoolean, expectInteger, expectKnownKeys, expectPlainObject } from '../shared/validators.js'
 import type { CompensationHook } from './split-failure.js'
 
 export interface ResolvedSplitOptions {

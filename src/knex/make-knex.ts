@@ -1,3 +1,5 @@
+// A reference, not an import: the file only declares the untyped knex module below for the compiler.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./types/make-knex.d.ts" />
 import type { Knex } from 'knex'
 // knex's own constructor of knex instances (and of its transaction objects): not exported by its

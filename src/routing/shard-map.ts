@@ -102,7 +102,6 @@ function keyrangeShardMap(shardNames: readonly string[], router: 'hash' | 'xxhas
   const sorted = cover.sorted
 
   const order: readonly string[] = Object.freeze(sorted.map((r) => r.name))
-  const ranks = rankIndex(order)
   const starts = sorted.map((r) => r.start)
   const firstByte = firstByteTable(sorted)
   const vindex = createVindex(router)

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { ShardKey } from '../config/options.js'
 import { describeValue } from '../shared/describe-value.js'
 import { createHashVindex } from './vindex-hash.js'
 import { createXxhashVindex } from './vindex-xxhash.js'

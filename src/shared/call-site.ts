@@ -21,7 +21,7 @@ export class CallSite {
    *   frames stop V8 before it walks async frames; capture was shardtx's largest CPU cost in
    *   bench/overhead's profile.
    */
-  constructor(boundary: Function, frames = 3) {
+  constructor(boundary: (...args: never[]) => unknown, frames = 3) {
     this.#holder = {}
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = frames

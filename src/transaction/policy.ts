@@ -83,7 +83,6 @@ export interface CrossShardPolicy<A = unknown, O = unknown> extends AttemptPolic
 }
 
 /** A policy as the core holds it: its attempt state and options are opaque there. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the core never reads A or O; each policy types its own
 export type AnyCrossShardPolicy = CrossShardPolicy<any, any>
 
 /** A transaction as the core sees it: its policy with every hook. */

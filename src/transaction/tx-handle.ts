@@ -11,6 +11,7 @@ import { executeRawStatement, executeStatement, executeUnroutedStatement } from 
 
 /** Unrouted access to one shard inside a transaction: raw SQL and builders that bypass routing. */
 export interface ShardHandle {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- knex's own signature, so rows are typed as in knex
   <TRecord extends {} = any, TResult = any[]>(table: string): Knex.QueryBuilder<TRecord, TResult>
   /**
    * Raw SQL on this shard, with bindings (never splice values into `sql`).
@@ -40,6 +41,7 @@ export interface ShardHandle {
  * })
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- knex's own signature, so rows are typed as in knex
 export interface ShardedTransaction<TRecord extends {} = any, TResult = any[]> extends Knex.Transaction<TRecord, TResult> {
   /** shardtx's id of this attempt; it appears in every log event and error. */
   readonly id: string

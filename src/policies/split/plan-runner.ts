@@ -1,6 +1,6 @@
 import { formatLocation, type CodeLocation } from '../../shared/errors.js'
 import type { ShardtxLogger } from '../../shared/logger.js'
-import type { CompensationHook, SplitFailure } from '../../config/split-failure.js'
+import type { CompensationHook } from '../../config/split-failure.js'
 import { SplitPlanFailedError, SplitPlanPendingError } from './errors.js'
 import type { SplitPlanFailedEvent, SplitPlanPendingEvent } from './events.js'
 import { errorCodes } from './failure-kind.js'
