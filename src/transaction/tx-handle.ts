@@ -70,6 +70,8 @@ export interface ShardedTransaction<TRecord extends {} = any, TResult = any[]> e
   destroy: never
   /** Not available: the transaction owns no pool. */
   initialize: never
+  /** Not available on a transaction (knex refuses it too). */
+  withUserParams: never
 }
 
 /** How a handle ends its transaction (or savepoint): knex's `commit`, `rollback`, `isCompleted`, `executionPromise`. */

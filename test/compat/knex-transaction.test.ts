@@ -227,6 +227,12 @@ describe('builder entry points', () => {
     expect(rows.c).toEqual([{ id: 3001 }])
   })
 
+  it('batchInsert runs its chunks in a savepoint of the transaction', async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => 3000 + i).filter((id) => db.shardOf('accounts', id) === '80-').slice(0, 2)
+    await db.transaction((tx) => tx.batchInsert('accounts', ids.map((id) => ({ id, balance: 1 })), 1))
+    expect(await Promise.all(ids.map(balanceOf))).toEqual([1, 1])
+  })
+
   it('typed rows as in knex', async () => {
     interface Account {
       id: number
