@@ -29,7 +29,7 @@ import { runTransaction } from './transaction/run-transaction.js'
 import type { TransactionServices } from './transaction/services.js'
 import { createRoutedKnex } from './transaction/routed-knex.js'
 import { resolveTransactionOptions } from './transaction/transaction-options.js'
-import type { ShardedTransaction } from './transaction/tx-handle.js'
+import { createHandleTemplate, type ShardedTransaction } from './transaction/tx-handle.js'
 
 /**
  * A set of MySQL/MariaDB shards used through knex, with cross-shard transactions under control.
@@ -240,11 +240,13 @@ class ShardedDbImpl implements ShardedDb {
       ['ordered', createOrderedPolicy({ tables: config.tables, shardOf: (table, key) => router.shardOf(table, key), logger, warningsIntervalMs: config.warnings.intervalMs })],
       ['split', createSplitPolicy(this.#split)],
     ])
+    const compileClient = clientOf(createCompileOnlyKnex())
     this.#services = {
       router,
       shardMap,
       logger,
-      compileClient: clientOf(createCompileOnlyKnex()),
+      compileClient,
+      handleTemplate: createHandleTemplate(compileClient),
       pools,
       sessionPools,
       health,

@@ -1,6 +1,7 @@
 import type { DeadlockDetector } from '../deadlock/detector.js'
 import type { HealthRegistry } from '../health/health-registry.js'
 import type { KnexClientLike } from '../knex/client.js'
+import type { Knex } from 'knex'
 import type { CrossShardReporter } from '../logging/cross-shard-reporter.js'
 import type { ShardMap } from '../routing/shard-map.js'
 import type { StatementRouter } from '../routing/statement-router.js'
@@ -33,6 +34,8 @@ export interface TransactionServices {
   readonly logger: ShardtxLogger
   /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */
   readonly compileClient: KnexClientLike
+  /** What every transaction object inherits: knex's instance members over no pool (transaction/tx-handle.ts). */
+  readonly handleTemplate: Knex
   /** Per shard (every shard of the map), the plain pool, guarded (see health/shard-guard.ts). */
   readonly pools: ReadonlyMap<string, KnexClientLike>
   /** Per shard, the pool that serves transaction sessions only (autocommit off, see knex/session-pool.ts), guarded. */

@@ -3,7 +3,7 @@ import type { ShardKey } from '../config/options.js'
 import { isRawStatement, type KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
 import { routingClient } from '../knex/derived-clients.js'
-import { knexOver } from '../knex/make-knex.js'
+import { knexInstanceOn, knexOver } from '../knex/make-knex.js'
 import { CallSite } from '../shared/call-site.js'
 import { ShardtxError, UnroutableQueryError } from '../shared/errors.js'
 import type { CoreTransaction } from './policy.js'
@@ -105,31 +105,47 @@ export function createTransactionHandle(tx: CoreTransaction, control: HandleCont
         : executeStatement(tx, statement as KnexBuilderInternals, siteOf(statement)),
     refuse,
   )
-  rememberCallSites(client)
-  const handle = knexOver(client) as unknown as ShardedTransaction & { context: Record<string, unknown> }
-  const context = handle.context
-  context.transaction = (container: unknown, config: unknown) => savepoint(container, config)
-  context.destroy = () => refuse('tx.destroy(); db.destroy() closes every pool')
-  context.initialize = () => refuse('tx.initialize()')
-  context.withUserParams = () => refuse('tx.withUserParams()')
+  const capture = rememberCallSites(client)
+  const handle = knexInstanceOn(tx.services.handleTemplate, client, capture.onTable) as unknown as ShardedTransaction & { context: Record<string, unknown> }
+  handle.context.transaction = savepoint
   const shardHandle = (name: string, options: { readOnly?: boolean } = {}) => unroutedHandle(tx, name, options.readOnly === true)
   Object.defineProperties(handle, {
     id: { value: tx.id, enumerable: true },
     shards: { get: () => tx.services.shardMap.canonicalOrder(tx.participants), enumerable: true },
-    isTransaction: { value: true },
     executionPromise: { value: control.executionPromise },
     commit: { value: (value?: unknown) => control.commit(value) },
     rollback: { value: (error?: unknown) => control.rollback(error) },
     isCompleted: { value: () => control.isCompleted() },
-    savepoint: { value: (container: unknown, config: unknown) => savepoint(container, config) },
+    savepoint: { value: savepoint },
     shard: { value: shardHandle },
     shardFor: { value: (table: string, key: ShardKey, options?: { readOnly?: boolean }) => shardHandle(tx.services.router.shardOf(table, key), options) },
+  })
+  control.executionPromise.catch(() => undefined) // the caller observes the outcome through db.transaction()
+  return handle
+}
+
+/**
+ * What every transaction object inherits (made once per ShardedDb, see knex/make-knex.ts): knex's
+ * instance members, and the refusals of members a sharded transaction does not have.
+ *
+ * @example
+ * ```ts
+ * const services = { ...parts, handleTemplate: createHandleTemplate(compileClient) }
+ * ```
+ */
+export function createHandleTemplate(compileClient: KnexClientLike): Knex {
+  const template = knexOver(routingClient(compileClient, () => Promise.reject(new Error('shardtx internal error: the transaction template ran a statement')), refuse))
+  const context = (template as unknown as { context: Record<string, unknown> }).context
+  context.destroy = () => refuse('tx.destroy(); db.destroy() closes every pool')
+  context.initialize = () => refuse('tx.initialize()')
+  context.withUserParams = () => refuse('tx.withUserParams()')
+  Object.defineProperties(template, {
+    isTransaction: { value: true },
     schema: { get: () => refuse('tx.schema (DDL commits implicitly on MySQL); use db.shard(name).schema or db.migrate') },
     migrate: { get: () => refuse('tx.migrate; use db.migrate or db.shard(name).migrate') },
     seed: { get: () => refuse('tx.seed; seed each shard through db.shard(name).seed') },
   })
-  control.executionPromise.catch(() => undefined) // the caller observes the outcome through db.transaction()
-  return handle
+  return template
 }
 
 /** `tx.shard(name)`: builders and raw SQL on one named shard, unrouted. */
@@ -149,19 +165,25 @@ function unroutedHandle(tx: CoreTransaction, name: string, readOnly: boolean): S
 const CALL_SITE = Symbol('shardtx.callSite')
 
 /**
- * Frames kept above the routing client's `queryBuilder`/`raw`: knex's instance function, its
+ * Frames kept above the routing client's `queryBuilder`/`raw`: knex's instance member, its
  * context method and its query-builder helper sit between them and the application's line, and
- * `firstUserFrame` skips them.
+ * `firstUserFrame` skips them. `tx(table)` needs one frame: it is captured at the instance itself.
  */
 const CALL_SITE_FRAMES = 5
 
-/** Every builder and raw statement made on `client` remembers the application line that made it. */
-export function rememberCallSites(client: KnexClientLike): void {
+/**
+ * Every builder and raw statement made on `client` remembers the application line that made it.
+ * `onTable` is the instance's call form (`tx(table)`, see knex/make-knex.ts), which captures the
+ * line with one frame instead of five: capturing is the largest per-statement cost in the
+ * overhead profile (bench/RESULTS.md).
+ */
+export function rememberCallSites(client: KnexClientLike): { onTable: (instance: Knex, table: unknown, options: unknown) => Knex.QueryBuilder } {
   const makeBuilder = client.queryBuilder
   const makeRaw = client.raw
+  let captured = false
   client.queryBuilder = function queryBuilder(this: KnexClientLike) {
     const builder = makeBuilder.call(this)
-    ;(builder as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(queryBuilder, CALL_SITE_FRAMES)
+    if (!captured) (builder as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(queryBuilder, CALL_SITE_FRAMES)
     return builder
   }
   client.raw = function raw(this: KnexClientLike, ...args: unknown[]) {
@@ -169,6 +191,19 @@ export function rememberCallSites(client: KnexClientLike): void {
     ;(statement as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(raw, CALL_SITE_FRAMES)
     return statement
   } as KnexClientLike['raw']
+  return {
+    onTable(instance, table, options) {
+      captured = true
+      let builder: Knex.QueryBuilder
+      try {
+        builder = client.queryBuilder()
+      } finally {
+        captured = false
+      }
+      ;(builder as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(instance as unknown as (...args: never[]) => unknown, 1)
+      return table === undefined || table === null ? builder : builder.table(table as string, options as never)
+    },
+  }
 }
 
 /** The application line that made `statement` on a client prepared by {@link rememberCallSites}. */

@@ -227,6 +227,18 @@ describe('builder entry points', () => {
     expect(rows.c).toEqual([{ id: 3001 }])
   })
 
+  it('a refused statement names the application line that built it, whichever entry point built it', async () => {
+    const err = (await db
+      .transaction(async (tx) => {
+        await tx.table('accounts').where({ id: 1 }).update({ balance: 1 })
+        await tx.from('accounts').where({ id: 4 }).update({ balance: 1 })
+      })
+      .catch((e: unknown) => e)) as CrossShardTransactionError
+    expect(err).toBeInstanceOf(CrossShardTransactionError)
+    expect(err.statementOrigin?.file).toMatch(/knex-transaction\.test\.ts$/)
+    expect(err.statementOrigin!.line).toBe(err.origin!.line + 2)
+  })
+
   it('batchInsert runs its chunks in a savepoint of the transaction', async () => {
     const ids = Array.from({ length: 100 }, (_, i) => 3000 + i).filter((id) => db.shardOf('accounts', id) === '80-').slice(0, 2)
     await db.transaction((tx) => tx.batchInsert('accounts', ids.map((id) => ({ id, balance: 1 })), 1))
