@@ -72,11 +72,19 @@ async function main() {
   for (const [name, work] of Object.entries(WORKLOADS)) {
     const rec = { knex: new LatencyRecorder(), shardtx: new LatencyRecorder() }
     const elapsed = { knex: 0, shardtx: 0 }
+    // Node CPU per side (user + system, microseconds): on a loaded machine wall-clock throughput
+    // swings with the neighbours, CPU spent per transaction much less.
+    const cpu = { knex: 0, shardtx: 0 }
     // warm-up: fill pools and caches on both sides
     for (const side of ['knex', 'shardtx'] as const) await runRound(side, new LatencyRecorder())
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? (['knex', 'shardtx'] as const) : (['shardtx', 'knex'] as const)
-      for (const side of order) elapsed[side] += await runRound(side, rec[side])
+      for (const side of order) {
+        const before = process.cpuUsage()
+        elapsed[side] += await runRound(side, rec[side])
+        const used = process.cpuUsage(before)
+        cpu[side] += used.user + used.system
+      }
     }
     const tps = { knex: (ROUNDS * PER_ROUND) / (elapsed.knex / 1000), shardtx: (ROUNDS * PER_ROUND) / (elapsed.shardtx / 1000) }
     const row = {
@@ -87,10 +95,12 @@ async function main() {
       shardtxP99: rec.shardtx.percentile(99),
       medianRatio: rec.shardtx.percentile(50) / rec.knex.percentile(50),
       throughputRatio: tps.shardtx / tps.knex,
+      cpuPerTx: { knex: cpu.knex / (ROUNDS * PER_ROUND), shardtx: cpu.shardtx / (ROUNDS * PER_ROUND) },
     }
     const line =
       `| ${name} | ${formatMs(row.knexMedian)} | ${formatMs(row.shardtxMedian)} | ${formatMs(row.knexP99)} | ${formatMs(row.shardtxP99)} | ` +
-      `${tps.knex.toFixed(0)} | ${tps.shardtx.toFixed(0)} | **${row.medianRatio.toFixed(3)}** | **${row.throughputRatio.toFixed(3)}** |`
+      `${tps.knex.toFixed(0)} | ${tps.shardtx.toFixed(0)} | **${row.medianRatio.toFixed(3)}** | **${row.throughputRatio.toFixed(3)}** | ` +
+      `${row.cpuPerTx.knex.toFixed(0)} us | ${row.cpuPerTx.shardtx.toFixed(0)} us | ${(row.cpuPerTx.shardtx / row.cpuPerTx.knex).toFixed(3)} |`
     report.push(line)
 
     async function runRound(side: 'knex' | 'shardtx', recorder: LatencyRecorder): Promise<number> {
@@ -109,8 +119,10 @@ async function main() {
       return performance.now() - started
     }
   }
-  console.log('\n| workload | knex p50 | shardtx p50 | knex p99 | shardtx p99 | knex tx/s | shardtx tx/s | p50 ratio (<= 1.05) | throughput ratio (>= 0.95) |')
-  console.log('|---|---|---|---|---|---|---|---|---|')
+  console.log(
+    '\n| workload | knex p50 | shardtx p50 | knex p99 | shardtx p99 | knex tx/s | shardtx tx/s | p50 ratio (<= 1.05) | throughput ratio (>= 0.95) | knex CPU/tx | shardtx CPU/tx | CPU ratio |',
+  )
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const line of report) console.log(line)
 
   await db.destroy()
