@@ -1,7 +1,7 @@
 import { CHANNELS, type CrossShardTransactionEvent, type TransactionOutcome } from '../shared/channels.js'
 import { formatLocation, type TransactionFacts } from '../shared/errors.js'
-import { levelEnabled, type ShardtxLogger } from '../shared/logger.js'
-import { OriginRateLimiter } from '../shared/origin-rate-limiter.js'
+import { levelEnabled } from '../shared/logger.js'
+import { OriginRateLimitedLog } from '../shared/origin-rate-limiter.js'
 
 /** What the reporter needs of a transaction that spanned shards. */
 export interface CrossShardReport {
@@ -27,18 +27,10 @@ export interface CrossShardReport {
  * reporter.report({ facts: () => tx.facts(), policy: 'warn', reason, outcome: 'committed', durationMs: 12 }, 'warn')
  * ```
  */
-export class CrossShardReporter {
-  readonly #logger: ShardtxLogger
-  readonly #limiter: OriginRateLimiter
-
-  constructor(logger: ShardtxLogger, intervalMs: number) {
-    this.#logger = logger
-    this.#limiter = new OriginRateLimiter(intervalMs)
-  }
-
+export class CrossShardReporter extends OriginRateLimitedLog {
   report(report: CrossShardReport, level: 'warn' | 'debug'): void {
     // Nobody would see it: skip the event, and the stack formatting its origin costs.
-    if (!CHANNELS.crossShardTransaction.hasSubscribers && !levelEnabled(this.#logger, level)) return
+    if (!CHANNELS.crossShardTransaction.hasSubscribers && !levelEnabled(this.logger, level)) return
     const facts = report.facts()
     const origin = formatLocation(facts.origin)
     const event: CrossShardTransactionEvent = {
@@ -55,11 +47,11 @@ export class CrossShardReporter {
     }
     if (report.keys !== undefined) event.keys = report.keys
     if (CHANNELS.crossShardTransaction.hasSubscribers) CHANNELS.crossShardTransaction.publish(event)
-    const decision = this.#limiter.decide(origin)
+    const decision = this.limiter.decide(origin)
     if (!decision.emit) return
     event.suppressed = decision.suppressed
     if (decision.suppressedElsewhere > 0) event.suppressedElsewhere = decision.suppressedElsewhere
-    this.#logger[level](
+    this.logger[level](
       event,
       `shardtx: transaction ${facts.transactionId} from ${origin} spanned shards [${event.shards.join(', ')}] ` +
         `(tables ${event.tables.join(', ')}) under '${report.policy}'${report.reason ? ` (reason: ${report.reason})` : ''}: ${report.outcome}` +

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import type { ShardtxLogger } from './logger.js'
 
 /**
  * How many distinct call sites the limiter remembers. A constant, not an option: the number of
@@ -54,5 +55,26 @@ export class OriginRateLimiter {
   /** Number of origins currently remembered (bounded by {@link MAX_TRACKED_ORIGINS}). */
   get size(): number {
     return this.#windows.size
+  }
+}
+
+/**
+ * The base of reporters that write at most one line per origin per `warnings.intervalMs` to the
+ * application's logger (the cross-shard report, ordered's restart log).
+ *
+ * @example
+ * ```ts
+ * class MyReporter extends OriginRateLimitedLog {
+ *   report(origin: string) { if (this.limiter.decide(origin).emit) this.logger.warn({ origin }, 'once per interval') }
+ * }
+ * ```
+ */
+export abstract class OriginRateLimitedLog {
+  protected readonly logger: ShardtxLogger
+  protected readonly limiter: OriginRateLimiter
+
+  constructor(logger: ShardtxLogger, intervalMs: number) {
+    this.logger = logger
+    this.limiter = new OriginRateLimiter(intervalMs)
   }
 }

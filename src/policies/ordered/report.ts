@@ -1,6 +1,6 @@
 import { formatLocation } from '../../shared/errors.js'
-import { levelEnabled, type ShardtxLogger } from '../../shared/logger.js'
-import { OriginRateLimiter } from '../../shared/origin-rate-limiter.js'
+import { levelEnabled } from '../../shared/logger.js'
+import { OriginRateLimitedLog } from '../../shared/origin-rate-limiter.js'
 import type { TransactionState } from '../../transaction/transaction-state.js'
 import { describeReach, type LockRestart } from './errors.js'
 
@@ -25,22 +25,14 @@ export interface LockRestartEvent extends LockRestart {
  * restarts.report(tx, { attempt: 1, table: 'accounts', shard: '-80', above: '80-', cause: 'rows' }, 3)
  * ```
  */
-export class LockRestartReporter {
-  readonly #logger: ShardtxLogger
-  readonly #limiter: OriginRateLimiter
-
-  constructor(logger: ShardtxLogger, intervalMs: number) {
-    this.#logger = logger
-    this.#limiter = new OriginRateLimiter(intervalMs)
-  }
-
+export class LockRestartReporter extends OriginRateLimitedLog {
   report(tx: TransactionState, restart: LockRestart, maxLockRestarts: number): void {
-    if (!levelEnabled(this.#logger, 'debug')) return
+    if (!levelEnabled(this.logger, 'debug')) return
     const origin = formatLocation(tx.origin)
-    const decision = this.#limiter.decide(origin)
+    const decision = this.limiter.decide(origin)
     if (!decision.emit) return
     const event: LockRestartEvent = { event: 'shardtx.lock_restart', transactionId: tx.id, origin, maxLockRestarts, suppressed: decision.suppressed, ...restart }
-    this.#logger.debug(
+    this.logger.debug(
       event,
       `shardtx: ordered transaction ${tx.id} from ${origin} restarts (attempt ${restart.attempt} of at most ${maxLockRestarts + 1}): ` +
         `it reached for ${describeReach(restart)}, not held, while it held shard ${restart.above}; ` +
