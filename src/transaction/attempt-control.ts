@@ -18,58 +18,79 @@ export type EndRequest = { kind: 'commit'; value: unknown } | { kind: 'rollback'
 export class AttemptControl implements HandleControl {
   /** The first explicit end asked for; never settles if nobody asks. */
   readonly requested: Promise<EndRequest>
-  readonly executionPromise: Promise<unknown>
   #request!: (request: EndRequest) => void
-  #resolve!: (value: unknown) => void
-  #reject!: (error: unknown) => void
-  /** Settles when the end has been carried out: what `commit()` and `rollback()` resolve with. */
-  readonly #ended: Promise<void>
-  #endedOk!: () => void
-  #endedFailed!: (error: unknown) => void
-  #completed = false
+  #outcome: { ok: true; value: unknown } | { ok: false; error: unknown; rolledBack: boolean } | undefined
+  // Made only when someone asks (most transactions never touch them): see #settlers.
+  #execution: Settlable | undefined
+  #ended: Settlable | undefined
 
   constructor() {
     this.requested = new Promise((resolve) => (this.#request = resolve))
-    this.executionPromise = new Promise((resolve, reject) => {
-      this.#resolve = resolve
-      this.#reject = reject
-    })
-    this.#ended = new Promise((resolve, reject) => {
-      this.#endedOk = resolve
-      this.#endedFailed = reject
-    })
-    this.executionPromise.catch(() => undefined)
-    this.#ended.catch(() => undefined)
+  }
+
+  /** Settles with the transaction's value, or rejects with the error it ended with. */
+  get executionPromise(): Promise<unknown> {
+    return (this.#execution ??= this.#settlable((outcome) => (outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error }))).promise
   }
 
   /** Asks to commit; resolves once committed, rejects if the commit failed. */
   commit(value?: unknown): Promise<void> {
     this.#request({ kind: 'commit', value })
-    return this.#ended
+    return this.#endedPromise()
   }
 
   /** Asks to roll back; resolves once rolled back (the error, if any, goes to `executionPromise`). */
   rollback(error?: unknown): Promise<void> {
     this.#request({ kind: 'rollback', error })
-    return this.#ended.catch(() => undefined)
+    return this.#endedPromise().catch(() => undefined)
   }
 
   isCompleted(): boolean {
-    return this.#completed
+    return this.#outcome !== undefined
   }
 
   /** Settles the outcome: `ok` with the transaction's value, or the error it ended with. */
   finish(outcome: { ok: true; value: unknown } | { ok: false; error: unknown; rolledBack: boolean }): void {
-    if (this.#completed) return
-    this.#completed = true
-    if (outcome.ok) {
-      this.#resolve(outcome.value)
-      this.#endedOk()
-    } else {
-      this.#reject(outcome.error)
-      // rollback() asked for it: it succeeded; a failed commit rejects commit()'s promise.
-      if (outcome.rolledBack) this.#endedOk()
-      else this.#endedFailed(outcome.error)
-    }
+    if (this.#outcome !== undefined) return
+    this.#outcome = outcome
+    this.#execution?.settle(outcome)
+    this.#ended?.settle(outcome)
   }
+
+  #endedPromise(): Promise<void> {
+    // rollback() asked for it: it succeeded; a failed commit rejects commit()'s promise.
+    return (this.#ended ??= this.#settlable((outcome) => (outcome.ok || outcome.rolledBack ? { ok: true, value: undefined } : { ok: false, error: outcome.error })))
+      .promise as Promise<void>
+  }
+
+  /** A promise settled from the outcome by `map`, now if the outcome is known, else at {@link finish}. */
+  #settlable(map: (outcome: NonNullable<AttemptControl['outcome']>) => { ok: true; value: unknown } | { ok: false; error: unknown }): Settlable {
+    let resolve!: (value: unknown) => void
+    let reject!: (error: unknown) => void
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    promise.catch(() => undefined) // observed by whoever asked for it
+    const settlable: Settlable = {
+      promise,
+      settle(outcome) {
+        const mapped = map(outcome)
+        if (mapped.ok) resolve(mapped.value)
+        else reject(mapped.error)
+      },
+    }
+    if (this.#outcome !== undefined) settlable.settle(this.#outcome)
+    return settlable
+  }
+
+  /** The outcome, once known (for {@link finish}'s callers' types). */
+  get outcome(): { ok: true; value: unknown } | { ok: false; error: unknown; rolledBack: boolean } | undefined {
+    return this.#outcome
+  }
+}
+
+interface Settlable {
+  promise: Promise<unknown>
+  settle(outcome: NonNullable<AttemptControl['outcome']>): void
 }

@@ -248,6 +248,7 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
    * no locks and wrote nothing, so COMMIT only ends their snapshot and returns the connection.
    */
   async endReadSessions(): Promise<void> {
+    if (this.#sessions.size === this.#joined.size) return // nothing but participants: nothing to do, no await
     const reads = [...this.#sessions].filter(([shard]) => !this.#joined.has(shard)).map(([, session]) => session)
     const opened = await Promise.allSettled(reads)
     await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.commit() : undefined)))

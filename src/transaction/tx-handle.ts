@@ -106,27 +106,33 @@ export function createTransactionHandle(tx: CoreTransaction, control: HandleCont
     refuse,
   )
   const capture = rememberCallSites(client)
-  const handle = knexInstanceOn(tx.services.handleTemplate, client, capture.onTable) as unknown as ShardedTransaction & { context: Record<string, unknown> }
+  const handle = knexInstanceOn(tx.services.handleTemplate, client, capture.onTable) as unknown as ShardedTransaction & HandleInternals
   handle.context.transaction = savepoint
-  const shardHandle = (name: string, options: { readOnly?: boolean } = {}) => unroutedHandle(tx, name, options.readOnly === true)
-  Object.defineProperties(handle, {
-    id: { value: tx.id, enumerable: true },
-    shards: { get: () => tx.services.shardMap.canonicalOrder(tx.participants), enumerable: true },
-    executionPromise: { value: control.executionPromise },
-    commit: { value: (value?: unknown) => control.commit(value) },
-    rollback: { value: (error?: unknown) => control.rollback(error) },
-    isCompleted: { value: () => control.isCompleted() },
-    savepoint: { value: savepoint },
-    shard: { value: shardHandle },
-    shardFor: { value: (table: string, key: ShardKey, options?: { readOnly?: boolean }) => shardHandle(tx.services.router.shardOf(table, key), options) },
-  })
-  control.executionPromise.catch(() => undefined) // the caller observes the outcome through db.transaction()
+  // One own property for the attempt; every member reads it (defined once, on the template).
+  handle[HANDLE] = { tx, control, savepoint }
   return handle
+}
+
+const HANDLE = Symbol('shardtx.transactionHandle')
+
+/** What a transaction object carries of its own: its attempt, how it ends, how it opens savepoints. */
+interface HandleInternals {
+  context: Record<string, unknown>
+  [HANDLE]: { tx: CoreTransaction; control: HandleControl; savepoint: SavepointOpener }
+}
+
+/** The attempt behind a transaction object; a member called on something else is a misuse. */
+function stateOf(handle: unknown): HandleInternals[typeof HANDLE] {
+  const state = (handle as Partial<HandleInternals> | null)?.[HANDLE]
+  if (state === undefined) throw new TypeError('Expected a shardtx transaction object as `this`: call the member on the transaction (tx.commit()), not detached from it.')
+  return state
 }
 
 /**
  * What every transaction object inherits (made once per ShardedDb, see knex/make-knex.ts): knex's
- * instance members, and the refusals of members a sharded transaction does not have.
+ * instance members, shardtx's and knex's transaction members (each reading the attempt of the
+ * object it is called on), and the refusals of members a sharded transaction does not have. A
+ * transaction then costs one small function, a context and one property, not a closure a member.
  *
  * @example
  * ```ts
@@ -139,8 +145,23 @@ export function createHandleTemplate(compileClient: KnexClientLike): Knex {
   context.destroy = () => refuse('tx.destroy(); db.destroy() closes every pool')
   context.initialize = () => refuse('tx.initialize()')
   context.withUserParams = () => refuse('tx.withUserParams()')
+  const shardHandle = (tx: CoreTransaction, name: string, options: { readOnly?: boolean } = {}) => unroutedHandle(tx, name, options.readOnly === true)
   Object.defineProperties(template, {
     isTransaction: { value: true },
+    id: { get: function (this: unknown) { return stateOf(this).tx.id }, enumerable: true },
+    shards: { get: function (this: unknown) { const { tx } = stateOf(this); return tx.services.shardMap.canonicalOrder(tx.participants) }, enumerable: true },
+    executionPromise: { get: function (this: unknown) { return stateOf(this).control.executionPromise } },
+    commit: { value: function commit(this: unknown, value?: unknown) { return stateOf(this).control.commit(value) } },
+    rollback: { value: function rollback(this: unknown, error?: unknown) { return stateOf(this).control.rollback(error) } },
+    isCompleted: { value: function isCompleted(this: unknown) { return stateOf(this).control.isCompleted() } },
+    savepoint: { value: function savepoint(this: unknown, container: unknown, config: unknown) { return stateOf(this).savepoint(container, config) } },
+    shard: { value: function shard(this: unknown, name: string, options?: { readOnly?: boolean }) { return shardHandle(stateOf(this).tx, name, options) } },
+    shardFor: {
+      value: function shardFor(this: unknown, table: string, key: ShardKey, options?: { readOnly?: boolean }) {
+        const { tx } = stateOf(this)
+        return shardHandle(tx, tx.services.router.shardOf(table, key), options)
+      },
+    },
     schema: { get: () => refuse('tx.schema (DDL commits implicitly on MySQL); use db.shard(name).schema or db.migrate') },
     migrate: { get: () => refuse('tx.migrate; use db.migrate or db.shard(name).migrate') },
     seed: { get: () => refuse('tx.seed; seed each shard through db.shard(name).seed') },
