@@ -18,16 +18,93 @@ export type ShardConnection =
       socketPath?: string
     }
 
-/** How one table is placed: spread by a shard key column, or pinned to one shard. */
-export type TableConfig =
-  | {
-      /** Column whose value picks the shard (compared with `=` / `IN` in queries, present in inserted rows). */
-      shardKey: string
-    }
-  | {
-      /** Name of the shard that holds the whole (unsharded) table. */
-      shard: string
-    }
+/**
+ * How one table is placed (see docs/routing.md): spread by a shard key column, pinned to one
+ * shard, or copied to every shard (a reference table).
+ *
+ * @example
+ * ```ts
+ * const tables: Record<string, TableConfig> = {
+ *   customers: { shardKey: 'id', sequence: { table: 'customer_seq' } },
+ *   orders: { shardKey: 'customer_id', colocatedWith: 'customers' }, // orders.customer_id holds customers.id values
+ *   countries: { reference: true },                                   // the same rows on every shard
+ *   notes: { shard: '-80' },                                          // unsharded, lives on -80
+ * }
+ * ```
+ */
+export type TableConfig = ShardedTableConfig | PinnedTableConfig | ReferenceTableConfig
+
+/** A table spread over the shards by the value of one column (a Vitess vindex column). */
+export interface ShardedTableConfig {
+  /** Column whose value picks the shard (compared with `=` / `IN` in queries, present in inserted rows). */
+  shardKey: string
+  /**
+   * A sharded table whose shard key holds the same values as this one's (Vitess: the two tables
+   * share a vindex in one keyspace), e.g. `orders: { shardKey: 'customer_id', colocatedWith: 'customers' }`.
+   * A row of each with equal keys lives on the same shard, so a join or subquery that equates the
+   * two key columns stays on one shard. A custom `router` is called with the name of the table the
+   * chain of `colocatedWith` ends at, so co-located tables always route alike.
+   * @default undefined (a key space of its own)
+   */
+  colocatedWith?: string
+  /**
+   * Fills the shard key of inserted rows that lack it: a one-row counter table on one shard
+   * handing out blocks of ids (Vitess sequences), or your own generator.
+   * @default undefined (every inserted row must carry its key)
+   */
+  sequence?: SequenceConfig
+}
+
+/** An unsharded table that lives on one shard. */
+export interface PinnedTableConfig {
+  /** Name of the shard that holds the whole (unsharded) table. */
+  shard: string
+}
+
+/**
+ * A small table with the same rows on every shard (Vitess: a reference table), readable and
+ * joinable from any shard. Writes through a transaction are refused: change it on every shard
+ * with `db.shard(name)`, outside transactions (docs/routing.md).
+ */
+export interface ReferenceTableConfig {
+  reference: true
+}
+
+/**
+ * Where new keys come from: a counter table (`{ table, shard?, blockSize? }`), or a function
+ * called once per inserted row that lacks its key.
+ */
+export type SequenceConfig = SequenceTableConfig | SequenceGenerator
+
+/** Returns the shard key of one new row of `table`; must never return the same key twice. */
+export type SequenceGenerator = (table: string) => ShardKey | Promise<ShardKey>
+
+/**
+ * A Vitess-style sequence: one row (`id = 0`) of a table on one shard whose `next_id` column is
+ * the next unreserved id. shardtx reserves `blockSize` ids per round trip and hands them out from
+ * memory, so ids are unique across processes and a restart loses at most the rest of one block.
+ *
+ * @example
+ * ```sql
+ * CREATE TABLE customer_seq (id INT PRIMARY KEY, next_id BIGINT NOT NULL, cache BIGINT NOT NULL) COMMENT 'vitess_sequence';
+ * INSERT INTO customer_seq (id, next_id, cache) VALUES (0, 1, 100);
+ * ```
+ */
+export interface SequenceTableConfig {
+  /** The counter table. */
+  table: string
+  /**
+   * Shard that holds the counter table.
+   * @default the first shard in canonical order
+   */
+  shard?: string
+  /**
+   * Ids reserved per round trip, from 1 to 1000 (`MAX_SEQUENCE_BLOCK`). Memory use does not depend
+   * on it; a restart skips at most this many ids.
+   * @default 100
+   */
+  blockSize?: number
+}
 
 /** Picks the shard of a key. Must return one of the configured shard names. */
 export type RouterFunction = (table: string, key: ShardKey) => string

@@ -6,6 +6,7 @@ import { validateLogger, type ShardtxLogger } from '../shared/logger.js'
 import { parseConnection, type ConnectionSettings } from './connection.js'
 import type { CrossShardPolicyName, RouterFunction, ShardedDbOptions, TableConfig } from './options.js'
 import { resolveFootprint, resolveStrict } from './strict-mode.js'
+import { resolveTables, type TablePlacement } from './tables.js'
 import { expectBoolean, expectInteger, expectKnownKeys, expectOneOf, expectPlainObject, fail } from '../shared/validators.js'
 
 /**
@@ -28,6 +29,8 @@ export interface ResolvedConfig<M extends ShardNameSet = ShardNameSet> {
   shardNames: string[]
   connections: Map<string, ConnectionSettings>
   tables: Record<string, TableConfig>
+  /** Each table's validated placement (config/tables.ts), what routing reads. */
+  placements: ReadonlyMap<string, TablePlacement>
   shardMap: M
   router: 'hash' | 'xxhash' | RouterFunction
   crossShard: CrossShardPolicyName
@@ -77,7 +80,7 @@ export function resolveConfig<M extends ShardNameSet>(input: unknown, createShar
     fail('router', "'hash', 'xxhash', or a function (table, key) => shardName", router)
   }
   const shardMap = createShardMap(shardNames, router)
-  const tables = resolveTables(options.tables, shardMap)
+  const { tables, placements } = resolveTables(options.tables, shardMap.order)
 
   const retry = expectPlainObject('retry', options.retry === undefined ? {} : options.retry)
   expectKnownKeys('retry', retry, ['maxAttempts', 'baseDelayMs', 'maxDelayMs'])
@@ -93,6 +96,7 @@ export function resolveConfig<M extends ShardNameSet>(input: unknown, createShar
     shardNames,
     connections,
     tables,
+    placements,
     shardMap,
     router,
     crossShard: expectOneOf('crossShard', options.crossShard, POLICY_NAMES, 'reject'),
@@ -117,31 +121,4 @@ export function resolveConfig<M extends ShardNameSet>(input: unknown, createShar
     health: { probeIntervalMs: expectInteger('health.probeIntervalMs', health.probeIntervalMs, 500, { min: 10, max: MAX_DURATION_MS }) },
     deadlock: resolveDeadlockOptions(options.deadlock),
   }
-}
-
-function resolveTables(value: unknown, shardMap: ShardNameSet): Record<string, TableConfig> {
-  const tables = expectPlainObject('tables', value)
-  const resolved: Record<string, TableConfig> = {}
-  for (const [name, raw] of Object.entries(tables)) {
-    const option = `tables.${name}`
-    const table = expectPlainObject(option, raw)
-    expectKnownKeys(option, table, ['shardKey', 'shard'])
-    const hasKey = table.shardKey !== undefined
-    const hasShard = table.shard !== undefined
-    if (hasKey === hasShard) {
-      throw new TypeError(
-        `Expected \`${option}\` to have exactly one of \`shardKey\` (a column, for a sharded table) or \`shard\` (a shard name, for an unsharded table), got ${hasKey ? 'both' : 'neither'}`,
-      )
-    }
-    if (hasKey) {
-      if (typeof table.shardKey !== 'string' || !/^[\w$]+$/.test(table.shardKey)) fail(`${option}.shardKey`, 'a column name', table.shardKey)
-      resolved[name] = { shardKey: table.shardKey }
-    } else {
-      if (typeof table.shard !== 'string' || !shardMap.has(table.shard)) {
-        fail(`${option}.shard`, `one of the configured shards ${JSON.stringify(shardMap.order)}`, table.shard)
-      }
-      resolved[name] = { shard: table.shard }
-    }
-  }
-  return resolved
 }

@@ -69,6 +69,7 @@ export function findWrites(
     const config = table === undefined ? undefined : tables[table]
     // Unknown or dynamic table names are left to the runtime, which rejects unlisted tables.
     if (!table || !config) return
+    if ('reference' in config) return
     const placements: Placement[] =
       'shard' in config ? [{ kind: 'pinned', shard: config.shard }] : keyPlacements(chain.calls, config.shardKey, keyCtx)
     writes.push({ table, method, node, placements })

@@ -20,6 +20,14 @@ export function keysFromWhere(
   keyColumn: string,
   tableNames: readonly string[],
 ): ShardKey[] | undefined {
+  return keysFromWhereMatching(statements, (column) => isKeyColumn(column, keyColumn, tableNames))
+}
+
+/**
+ * {@link keysFromWhere} for any table of a statement: `isKey` says whether a WHERE column names
+ * that table's shard key (routing/statement-shape.ts resolves aliases and enclosing queries).
+ */
+export function keysFromWhereMatching(statements: readonly BuilderStatement[], isKey: (column: unknown) => boolean): ShardKey[] | undefined {
   let keys: ShardKey[] | undefined
   let matchesNothing = false
   for (const st of statements) {
@@ -27,12 +35,12 @@ export function keysFromWhere(
     if (st.bool === 'or') return undefined
     // knex rewrites whereIn(col, []) to `1 = 0`: AND-ed with anything, no row can match.
     if (st.type === 'whereBasic' && st.column === 1 && st.operator === '=' && st.value === 0 && st.not !== true) matchesNothing = true
-    if (st.not === true || !isKeyColumn(st.column, keyColumn, tableNames)) continue
+    if (st.not === true || st.asColumn === true || !isKey(st.column)) continue
     let values: ShardKey[] | undefined
     if (st.type === 'whereBasic' && st.operator === '=' && isShardKeyValue(st.value)) values = [st.value]
     else if (st.type === 'whereIn' && Array.isArray(st.value) && st.value.every(isShardKeyValue)) values = st.value
     if (values === undefined) continue
-    keys = keys === undefined ? dedupe(values) : intersect(keys, values)
+    keys = keys === undefined ? dedupe(values) : intersectKeys(keys, values)
   }
   return matchesNothing ? [] : keys
 }
@@ -65,7 +73,8 @@ function dedupe(values: readonly ShardKey[]): ShardKey[] {
   })
 }
 
-function intersect(a: readonly ShardKey[], b: readonly ShardKey[]): ShardKey[] {
+/** Keys of `a` also in `b` (AND-ed `=`/`IN` conditions on one key column), compared by {@link keyIdentity}. */
+export function intersectKeys(a: readonly ShardKey[], b: readonly ShardKey[]): ShardKey[] {
   const inB = new Set(b.map(keyIdentity))
   return a.filter((k) => inB.has(keyIdentity(k)))
 }

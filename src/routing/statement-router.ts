@@ -1,14 +1,11 @@
 import type { ShardKey, TableConfig } from '../config/options.js'
+import { resolveTables, type TablePlacement } from '../config/tables.js'
 import { UnroutableQueryError } from '../shared/errors.js'
-import {
-  READ_METHODS,
-  WRITE_METHODS,
-  assertBuilderShape,
-  parseTableReference,
-  type KnexBuilderInternals,
-} from '../knex/builder-internals.js'
+import { READ_METHODS, WRITE_METHODS, assertBuilderShape, type KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { ShardMap } from './shard-map.js'
-import { isKeyColumn, isShardKeyValue, keysFromWhere } from './shard-key-extraction.js'
+import { isKeyColumn, isShardKeyValue } from './shard-key-extraction.js'
+import { assertTablesReachable, placeStatement, type KeyRouter } from './statement-placement.js'
+import { readStatementShape, type StatementShape, type TableRef } from './statement-shape.js'
 
 /**
  * `read`: plain select, never makes the transaction participate in a shard.
@@ -33,12 +30,17 @@ export interface RoutedStatement {
   keysByShard: Map<string, ShardKey[]>
   /** True for a read with no key restriction, sent to every shard. */
   scatter: boolean
+  /**
+   * The statement reads only reference tables: any one shard answers. `shards` names the first in
+   * canonical order; the executor may use one the transaction already participates in instead.
+   */
+  anyShard?: boolean
 }
 
-type ResolvedTable = { shardKey: string; shard?: undefined } | { shard: string; shardKey?: undefined }
-
 /**
- * Routes knex builders to shards using the table configuration and the shard map.
+ * Routes knex builders to shards using the table configuration and the shard map. Every table a
+ * statement references is placed (routing/statement-shape.ts reads them, routing/statement-placement.ts
+ * judges them): a statement is routed only when each target shard holds every row it could match.
  *
  * @example
  * ```ts
@@ -47,66 +49,64 @@ type ResolvedTable = { shardKey: string; shard?: undefined } | { shard: string; 
  * ```
  */
 export class StatementRouter {
-  readonly #tables: ReadonlyMap<string, ResolvedTable>
+  readonly #tables: ReadonlyMap<string, TablePlacement>
   readonly #map: ShardMap
+  readonly #route: KeyRouter = (ref, key) => this.#map.shardForKey(keySpaceOf(ref), key)
 
   constructor(tables: Readonly<Record<string, TableConfig>>, shardMap: ShardMap) {
-    this.#tables = new Map(Object.entries(tables) as [string, ResolvedTable][])
+    this.#tables = resolveTables(tables, shardMap.order).placements
     this.#map = shardMap
   }
 
-  /** The shard that holds `key` of `table` (pinned tables ignore the key). */
+  /** The shard that holds `key` of `table` (pinned tables ignore the key; a co-located table routes as its key space). */
   shardOf(table: string, key: ShardKey): string {
-    const config = this.#table(table)
-    return config.shard ?? this.#map.shardForKey(table, key)
+    const placement = this.#table(table, 'db.shardOf()')
+    if (placement.kind === 'pinned') return placement.shard
+    if (placement.kind === 'reference') {
+      throw new TypeError(`\`${table}\` is a reference table: its rows are on every shard (${this.#map.order.join(', ')}), so no key picks one.`)
+    }
+    return this.#map.shardForKey(placement.keySpace, key)
   }
 
-  /** The table's configuration, or an error that names the table and lists the known ones. */
-  tableConfig(table: string): ResolvedTable {
-    return this.#table(table)
+  /** The table's shard key column, or undefined for pinned and reference tables; throws naming an unknown table. */
+  shardKeyOf(table: string): string | undefined {
+    const placement = this.#table(table, 'a lock set')
+    return placement.kind === 'sharded' ? placement.shardKey : undefined
+  }
+
+  /** The table's placement; throws UnroutableQueryError naming an unknown table and listing the known ones. */
+  placementOf(table: string): TablePlacement {
+    return this.#table(table, 'the main table')
   }
 
   route(value: unknown): RoutedStatement {
     assertBuilderShape(value)
     const builder = value
-    const ref = parseTableReference(builder._single.table)
-    if (!ref) {
-      throw new UnroutableQueryError(
-        `shardtx routes queries by table, but this ${builder._method} has ${builder._single.table === undefined ? 'no table' : 'a table it cannot read'}. ` +
-          `Start queries with tx('table'), or send raw SQL through tx.shard(name).raw(sql, bindings).`,
-      )
+    const shape = readStatementShape(builder, (table, found) => this.#table(table, found))
+    const main = shape.main
+    const kind = classify(builder, main.table)
+    if (kind === 'write') assertWritable(builder, shape)
+    if (builder._method === 'insert' && !shape.insertSelect && main.placement?.kind === 'sharded') {
+      const routed = this.#routeInsert(builder, main.table, main.placement.shardKey, main.placement.keySpace, kind)
+      const placed = { anchor: main, shards: routed.shards, keysByShard: routed.keysByShard, scatter: false, anyShard: false }
+      assertTablesReachable(shape, placed, this.#map, this.#route)
+      return routed
     }
-    const table = ref.table
-    const config = this.#table(table)
-    this.#checkJoins(builder, table)
-    const kind = classify(builder, table)
-    if (config.shard !== undefined) {
-      return { table, kind, method: builder._method, shards: [config.shard], keysByShard: new Map(), scatter: false }
+    const placed = placeStatement(shape, kind, this.#map, this.#route)
+    if (kind === 'read' && (placed.scatter || placed.shards.length > 1)) assertMergeable(builder, main.table, placed.shards.length)
+    const routed: RoutedStatement = {
+      table: placed.anchor.placement === undefined ? main.table : placed.anchor.table,
+      kind,
+      method: builder._method,
+      shards: placed.shards,
+      keysByShard: placed.keysByShard,
+      scatter: placed.scatter,
     }
-    const names = ref.alias === undefined ? [table] : [table, ref.alias]
-    if (builder._method === 'insert') return this.#routeInsert(builder, table, config.shardKey, kind)
-    if (kind === 'write') assertKeyUnchanged(builder, table, config.shardKey, names)
-    const keys = keysFromWhere(builder._statements, config.shardKey, names)
-    if (keys === undefined) {
-      if (kind !== 'read') {
-        throw new UnroutableQueryError(
-          `Cannot route ${describeMethod(builder)} on \`${table}\`: its WHERE clause does not pin the shard key column \`${config.shardKey}\`. ` +
-            `Add .where({ ${config.shardKey}: value }) or .whereIn('${config.shardKey}', values) (top-level, no OR), ` +
-            `or run it on each shard explicitly with tx.shard(name).`,
-          { table, keyColumn: config.shardKey },
-        )
-      }
-      const all = [...this.#map.order]
-      assertMergeable(builder, table, all.length)
-      return { table, kind, method: builder._method, shards: all, keysByShard: new Map(), scatter: true }
-    }
-    const keysByShard = this.#groupKeys(table, keys)
-    const shards = this.#sorted(keysByShard.keys())
-    if (kind === 'read') assertMergeable(builder, table, shards.length)
-    return { table, kind, method: builder._method, shards, keysByShard, scatter: false }
+    if (placed.anyShard) routed.anyShard = true
+    return routed
   }
 
-  #routeInsert(builder: KnexBuilderInternals, table: string, keyColumn: string, kind: StatementKind): RoutedStatement {
+  #routeInsert(builder: KnexBuilderInternals, table: string, keyColumn: string, keySpace: string, kind: StatementKind): RoutedStatement {
     const raw = builder._single.insert
     const rows = Array.isArray(raw) ? raw : [raw]
     const rowsByShard = new Map<string, object[]>()
@@ -116,12 +116,13 @@ export class StatementRouter {
       if (!isShardKeyValue(key)) {
         throw new UnroutableQueryError(
           `Cannot route insert into \`${table}\`: ${rows.length > 1 ? 'a row' : 'the row'} has no usable value for the shard key column \`${keyColumn}\` ` +
-            `(got ${key === null ? 'null' : typeof key}). Every inserted row must carry its ${keyColumn} as a number, bigint or string; ` +
-            `shardtx cannot route auto-increment keys, because the shard must be known before the row exists.`,
+            `(got ${key === null ? 'null' : typeof key}). Every inserted row must carry its ${keyColumn} as a number, bigint or string, ` +
+            `because the shard must be known before the row exists. For auto-increment keys, give the table a sequence: ` +
+            `tables.${table} = { shardKey: '${keyColumn}', sequence: { table: '${table}_seq' } } (docs/routing.md), and shardtx fills ${keyColumn} for you.`,
           { table, keyColumn },
         )
       }
-      const shard = this.#map.shardForKey(table, key)
+      const shard = this.#map.shardForKey(keySpace, key)
       pushTo(rowsByShard, shard, row as object)
       pushTo(keysByShard, shard, key)
     }
@@ -139,41 +140,61 @@ export class StatementRouter {
     return result
   }
 
-  #groupKeys(table: string, keys: readonly ShardKey[]): Map<string, ShardKey[]> {
-    const byShard = new Map<string, ShardKey[]>()
-    for (const key of keys) pushTo(byShard, this.#map.shardForKey(table, key), key)
-    return byShard
-  }
-
   #sorted(shards: Iterable<string>): string[] {
     return this.#map.canonicalOrder(shards)
   }
 
-  #table(table: string): ResolvedTable {
+  #table(table: string, found: string): TablePlacement {
     const config = this.#tables.get(table)
     if (config === undefined) {
       throw new UnroutableQueryError(
-        `Table \`${table}\` is not in the shardtx configuration, so shardtx does not know which shard holds it. ` +
-          `Add it to \`tables\`: { ${table}: { shardKey: '<column>' } } for a sharded table or { ${table}: { shard: '<shard name>' } } for an unsharded one. ` +
+        `Table \`${table}\` is not in the shardtx configuration (this statement reads it as ${found}), so shardtx does not know which shard holds it. ` +
+          `Add it to \`tables\`: { ${table}: { shardKey: '<column>' } } for a sharded table, { ${table}: { shard: '<shard name>' } } for an unsharded one, ` +
+          `or { ${table}: { reference: true } } for a small table copied to every shard. ` +
           `Known tables: ${[...this.#tables.keys()].join(', ') || '(none)'}.`,
         { table },
       )
     }
     return config
   }
+}
 
-  #checkJoins(builder: KnexBuilderInternals, table: string): void {
-    for (const st of builder._statements) {
-      if (st.grouping !== 'join') continue
-      const joined = parseTableReference((st as { table?: unknown }).table)
-      if (joined) this.#table(joined.table) // unknown joined tables are an error too
-      else {
-        throw new UnroutableQueryError(`Cannot route a join on \`${table}\` whose joined table shardtx cannot read; join named tables only.`, {
-          table,
-        })
-      }
+function keySpaceOf(ref: TableRef): string {
+  return ref.placement?.kind === 'sharded' ? ref.placement.keySpace : ref.table
+}
+
+/**
+ * Writes that shardtx refuses whatever the keys: reference tables (copies on every shard), rows
+ * that would change shard, and `INSERT ... SELECT` into a sharded table.
+ */
+function assertWritable(builder: KnexBuilderInternals, shape: StatementShape): void {
+  const main = shape.main
+  const written = [main, ...updatedJoinedTables(builder, shape)]
+  for (const ref of written) {
+    if (ref.placement?.kind === 'reference') {
+      throw new UnroutableQueryError(
+        `Cannot write the reference table \`${ref.table}\` inside a transaction: its rows are copied on every shard, and one write would have to reach every shard at once. ` +
+          `Change reference tables outside transactions, on every shard: for (const name of db.shardNames) await db.shard(name)('${ref.table}')... (docs/routing.md, "Reference tables").`,
+        { table: ref.table },
+      )
     }
+    if (ref.placement?.kind === 'sharded') assertKeyUnchanged(builder, ref)
   }
+  if (shape.insertSelect && main.placement?.kind === 'sharded') {
+    throw new UnroutableQueryError(
+      `Cannot route INSERT INTO \`${main.table}\` ... SELECT: the shard of each inserted row depends on the selected value of \`${main.placement.shardKey}\`, ` +
+        `which shardtx cannot know before the statement runs. Select the rows first, then insert them with tx('${main.table}').insert(rows): each row is routed by its ${main.placement.shardKey}.`,
+      { table: main.table, keyColumn: main.placement.shardKey },
+    )
+  }
+}
+
+/** Tables other than the main one whose columns a multi-table UPDATE sets (`.update({ 'orders.x': 1 })`). */
+function updatedJoinedTables(builder: KnexBuilderInternals, shape: StatementShape): TableRef[] {
+  const set = builder._single.update
+  if (set === undefined) return []
+  const qualifiers = new Set(Object.keys(set).filter((c) => c.includes('.')).map((c) => c.slice(0, c.lastIndexOf('.')).split('.').pop()!))
+  return shape.top.refs.filter((ref) => ref !== shape.main && qualifiers.has(ref.alias))
 }
 
 function classify(builder: KnexBuilderInternals, table: string): StatementKind {
@@ -186,15 +207,17 @@ function classify(builder: KnexBuilderInternals, table: string): StatementKind {
   )
 }
 
-function assertKeyUnchanged(builder: KnexBuilderInternals, table: string, keyColumn: string, names: readonly string[]): void {
-  const changed = [builder._single.update, builder._single.counter].some(
-    (set) => set !== undefined && Object.keys(set).some((column) => isKeyColumn(column, keyColumn, names)),
-  )
+function assertKeyUnchanged(builder: KnexBuilderInternals, ref: TableRef): void {
+  if (ref.placement?.kind !== 'sharded') return
+  const keyColumn = ref.placement.shardKey
+  const names = ref.alias === ref.table ? [ref.table] : [ref.table, ref.alias]
+  const own = (column: string) => isKeyColumn(column, keyColumn, names) && (ref.block.refs[0] === ref || column.includes('.'))
+  const changed = [builder._single.update, builder._single.counter].some((set) => set !== undefined && Object.keys(set).some(own))
   if (changed) {
     throw new UnroutableQueryError(
-      `Cannot update the shard key column \`${keyColumn}\` of \`${table}\`: the row would have to move to another shard. ` +
+      `Cannot update the shard key column \`${keyColumn}\` of \`${ref.table}\`: the row would have to move to another shard. ` +
         `Delete the row and insert it with the new key instead.`,
-      { table, keyColumn },
+      { table: ref.table, keyColumn },
     )
   }
 }

@@ -44,7 +44,7 @@ export function joinInOrder(tx: TransactionState, set: LockSet, request: JoinReq
 export async function lockRows(tx: TransactionState, set: LockSet): Promise<void> {
   for (const shard of set.shardsInOrder((s) => tx.services.shardMap.rank(s))) {
     for (const table of set.tablesOn(shard)) {
-      const column = tx.services.router.tableConfig(table).shardKey
+      const column = tx.services.router.shardKeyOf(table)
       if (column === undefined) continue // pinned tables never enter a lock set (validated, and never learned)
       // knex's types omit bigint, which it binds correctly (the routed statements rely on the same).
       const values = set.keysInOrder(shard, table) as readonly Knex.Value[] as readonly string[]

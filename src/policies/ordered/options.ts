@@ -62,7 +62,7 @@ function declaredLockSet(lock: unknown, deps: OrderedTables): LockSet {
     }
     if (!('shardKey' in config)) {
       throw new TypeError(
-        `Expected \`${option}\` to name a sharded table, but \`${table}\` is pinned to shard ${config.shard} and has no shard key to lock rows by. ` +
+        `Expected \`${option}\` to name a sharded table, but \`${table}\` is ${'shard' in config ? `pinned to shard ${config.shard}` : 'a reference table'} and has no shard key to lock rows by. ` +
           `Remove it from \`lock\`, and lock its rows at the start of the callback instead (tx('${table}').where(...).forUpdate()).`,
       )
     }
