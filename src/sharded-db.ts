@@ -19,6 +19,7 @@ import { SplitCoordinator, type RecoverOptions, type RecoveryReport } from './po
 import { createSplitPolicy } from './policies/split/split-policy.js'
 import { warnPolicy } from './policies/warn.js'
 import { createShardMap, type ShardMap } from './routing/shard-map.js'
+import { NewRowKeys } from './routing/new-row-keys.js'
 import { StatementRouter } from './routing/statement-router.js'
 import { CallSite } from './shared/call-site.js'
 import { MAX_DURATION_MS } from './shared/limits.js'
@@ -243,6 +244,7 @@ class ShardedDbImpl implements ShardedDb {
     const compileClient = clientOf(createCompileOnlyKnex())
     this.#services = {
       router,
+      newRowKeys: new NewRowKeys(config.placements, (shard) => (sql, bindings) => Promise.resolve(poolOf(shard).raw(sql, bindings))),
       shardMap,
       logger,
       compileClient,

@@ -91,12 +91,17 @@ export class CrossShardTransactionError extends TransactionError {
   /** The line of application code whose statement would have joined the second shard. */
   readonly statementOrigin: CodeLocation | undefined
 
-  constructor(facts: TransactionFacts & { statementOrigin?: CodeLocation | undefined; newShard: string; newTable: string }) {
+  /**
+   * @param facts.detail What about the refused statement made it span shards, when it says more
+   *   than the shard names (e.g. one multi-row insert whose rows live on several shards).
+   */
+  constructor(facts: TransactionFacts & { statementOrigin?: CodeLocation | undefined; newShard: string; newTable: string; detail?: string | undefined }) {
     super(
       'SHARDTX_CROSS_SHARD',
       `Transaction ${facts.transactionId} would write to a second shard: ` +
         `shards [${facts.shards.join(', ')}], tables [${facts.tables.join(', ')}]. ` +
         `The statement on ${facts.newTable} (shard ${facts.newShard}) at ${formatLocation(facts.statementOrigin)} was not sent, ` +
+        (facts.detail === undefined ? '' : `${facts.detail} `) +
         `and the transaction opened at ${formatLocation(facts.origin)} was rolled back on every shard. ` +
         `Cross-shard transactions can deadlock across servers where no database can see the cycle. ` +
         `To fix: keep the transaction's writes on one shard (same shard key value), ` +

@@ -4,6 +4,7 @@ import type { KnexClientLike } from '../knex/client.js'
 import type { Knex } from 'knex'
 import type { CrossShardReporter } from '../logging/cross-shard-reporter.js'
 import type { ShardMap } from '../routing/shard-map.js'
+import type { NewRowKeys } from '../routing/new-row-keys.js'
 import type { StatementRouter } from '../routing/statement-router.js'
 import type { BackoffSettings } from '../shared/backoff.js'
 import type { ShardtxLogger } from '../shared/logger.js'
@@ -24,12 +25,14 @@ export interface TransactionSettings {
  *
  * @example
  * ```ts
- * const services: TransactionServices = { router, shardMap, logger, compileClient, pools, sessionPools, health, deadlock, reporter, settings }
+ * const services: TransactionServices = { router, newRowKeys, shardMap, logger, compileClient, pools, sessionPools, health, deadlock, reporter, settings }
  * services.shardMap.canonicalOrder(['80-', '-80']) // ['-80', '80-']
  * ```
  */
 export interface TransactionServices {
   readonly router: StatementRouter
+  /** Fills the shard keys of inserted rows from table sequences, before routing. */
+  readonly newRowKeys: NewRowKeys
   readonly shardMap: ShardMap
   readonly logger: ShardtxLogger
   /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */

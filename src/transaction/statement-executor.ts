@@ -15,7 +15,11 @@ import type { TransactionState } from './transaction-state.js'
  * of shards the transaction does not participate in -> merge per-shard results.
  */
 export function executeStatement(tx: CoreTransaction, builder: KnexBuilderInternals, callSite: CallSite | undefined): Promise<unknown> {
-  return tx.track(execute(tx, builder, callSite))
+  // An insert into a table with a sequence gets its keys first (routing/new-row-keys.ts) and
+  // resolves, as knex's does on MySQL, to [first generated id].
+  const filling = tx.services.newRowKeys.pending(builder)
+  if (filling === undefined) return tx.track(execute(tx, builder, callSite))
+  return tx.track(filling.then((filled) => execute(tx, filled.builder, callSite).then(() => [filled.firstId])))
 }
 
 /**
@@ -82,8 +86,10 @@ async function execute(tx: CoreTransaction, builder: KnexBuilderInternals, callS
  * make the transaction participate: the policy is not asked and no lock is taken.
  */
 async function readAcross(tx: TransactionState, routed: RoutedStatement, builder: KnexBuilderInternals): Promise<unknown> {
+  // Reference tables are on every shard: read the copy on a shard the transaction already has a session on.
+  const shards = routed.anyShard === true ? [tx.participants[0] ?? tx.services.shardMap.order.find((s) => tx.sessionOn(s)) ?? routed.shards[0]!] : routed.shards
   const results = await Promise.all(
-    routed.shards.map(async (shard) => {
+    shards.map(async (shard) => {
       const session = await tx.readSession(shard).catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
       return runOn(tx, shard, session.client, builder)
     }),
