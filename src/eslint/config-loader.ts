@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { resolveKeySpaces } from '../config/key-spaces.js'
 import type { TableConfig } from '../config/options.js'
 
 /** Table name -> placement, the same shape as `createShardedDb({ tables })`. */
@@ -57,23 +58,62 @@ export function validateTables(raw: unknown, source: string): LintTables {
   for (const [table, entry] of Object.entries(raw)) {
     out[table] = validateEntry(table, entry, source)
   }
+  // The same reading of colocatedWith as createShardedDb's (config/key-spaces.ts).
+  resolveKeySpaces(out, (table, message) => {
+    throw new ShardtxLintConfigError(`${source}: table "${table}": ${message}.`)
+  })
   return Object.freeze(out)
 }
+
+const HINT =
+  `Use { "shardKey": "<column>" } for a sharded table (optionally with "colocatedWith": "<sharded table>"), ` +
+  `{ "shard": "<shard name>" } for a table that lives on one shard, or { "reference": true } for a table copied to every shard.`
 
 function validateEntry(table: string, entry: unknown, source: string): TableConfig {
   const fields = entry !== null && typeof entry === 'object' ? (entry as Record<string, unknown>) : undefined
   const shardKey = fields?.['shardKey']
   const shard = fields?.['shard']
-  const hint = `Use { "shardKey": "<column>" } for a sharded table or { "shard": "<shard name>" } for a table that lives on one shard.`
+  const reference = fields?.['reference']
+  const colocatedWith = fields?.['colocatedWith']
   if (shardKey !== undefined && shard !== undefined) {
-    throw new ShardtxLintConfigError(`${source}: table "${table}" has both "shardKey" and "shard"; pick one. ${hint}`)
+    throw new ShardtxLintConfigError(`${source}: table "${table}" has both "shardKey" and "shard"; pick one. ${HINT}`)
   }
-  if (typeof shardKey === 'string' && shardKey !== '') return { shardKey }
+  if (reference !== undefined) {
+    if (shardKey !== undefined || shard !== undefined || reference !== true) {
+      throw new ShardtxLintConfigError(`${source}: table "${table}" has "reference" ${reference === true ? 'next to "shardKey"/"shard"' : 'set to something other than true'}. ${HINT}`)
+    }
+    return { reference: true }
+  }
+  if (typeof shardKey === 'string' && shardKey !== '') {
+    if (colocatedWith === undefined) return { shardKey }
+    if (typeof colocatedWith !== 'string' || colocatedWith === '') {
+      throw new ShardtxLintConfigError(`${source}: table "${table}" has an empty or non-string "colocatedWith". ${HINT}`)
+    }
+    return { shardKey, colocatedWith }
+  }
   if (typeof shard === 'string' && shard !== '') return { shard }
   if (shardKey !== undefined || shard !== undefined) {
-    throw new ShardtxLintConfigError(`${source}: table "${table}" has an empty or non-string "shardKey"/"shard". ${hint}`)
+    throw new ShardtxLintConfigError(`${source}: table "${table}" has an empty or non-string "shardKey"/"shard". ${HINT}`)
   }
-  throw new ShardtxLintConfigError(`${source}: table "${table}" has neither "shardKey" nor "shard" (got ${describe(entry)}). ${hint}`)
+  throw new ShardtxLintConfigError(`${source}: table "${table}" has neither "shardKey" nor "shard" nor "reference" (got ${describe(entry)}). ${HINT}`)
+}
+
+/**
+ * The key space of a sharded table: the table its `colocatedWith` chain ends at (validated
+ * without loops by {@link validateTables}).
+ *
+ * @example
+ * ```ts
+ * keySpaceOf({ customers: { shardKey: 'id' }, orders: { shardKey: 'customer_id', colocatedWith: 'customers' } }, 'orders') // 'customers'
+ * ```
+ */
+export function keySpaceOf(tables: LintTables, table: string): string {
+  let current = table
+  for (;;) {
+    const config = tables[current]
+    if (config === undefined || !('shardKey' in config) || config.colocatedWith === undefined) return current
+    current = config.colocatedWith
+  }
 }
 
 function describe(value: unknown): string {

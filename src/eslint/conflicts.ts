@@ -23,6 +23,7 @@ export type ConflictMessageId =
   | 'loopWrite'
   | 'keySet'
   | 'unknownKey'
+  | 'referenceWrite'
 
 /** What to report, before the rule adds the fix advice and suggestions. */
 export interface Conflict {
@@ -38,7 +39,9 @@ export interface Conflict {
 export function describe(p: Participation): string {
   const pl = p.placement
   const what =
-    pl.kind === 'pinned'
+    pl.kind === 'reference'
+      ? 'a reference table'
+      : pl.kind === 'pinned'
       ? `pinned to shard \`${pl.shard}\``
       : pl.kind === 'key'
         ? `key \`${pl.key.display}\``
@@ -69,7 +72,8 @@ export function findConflicts(parts: readonly Participation[]): Conflict[] {
     conflicts.push(c)
   }
   for (const p of parts) {
-    if (p.loopVariant) add({ node: p.node, messageId: 'loopWrite', data: { write: describe(p) } })
+    if (p.placement.kind === 'reference') add(referenceWrite(p))
+    else if (p.loopVariant) add({ node: p.node, messageId: 'loopWrite', data: { write: describe(p) } })
     else if (p.placement.kind === 'set') add({ node: p.node, messageId: 'keySet', data: { write: describe(p) } })
     else if (p.placement.kind === 'unknown' && parts.length > 1) {
       add({ node: p.node, messageId: 'unknownKey', data: { write: describe(p), column: p.placement.column, table: p.table } })
@@ -95,4 +99,12 @@ function conflictBetween(a: Participation, b: Participation): ConflictMessageId 
   if (pa.kind === 'pinned' || pb.kind === 'pinned') return 'pinnedAndSharded'
   if (pa.kind !== 'key' || pb.kind !== 'key' || sameKey(pa.key, pb.key)) return undefined
   return a.table === b.table ? 'sameTableKeys' : 'crossShard'
+}
+
+/**
+ * A write to a reference table: shardtx refuses it inside any transaction (whatever the policy),
+ * because its rows are copied on every shard.
+ */
+export function referenceWrite(p: Participation): Conflict {
+  return { node: p.node, messageId: 'referenceWrite', data: { write: describe(p), table: p.table } }
 }

@@ -17,6 +17,9 @@ export const MESSAGES = {
   unknownKey:
     'Cannot tell which shard the write to {{write}} goes to, so lint cannot prove it shares a shard with the ' +
     "transaction's other writes. Filter on the shard key (e.g. .where({ {{column}}: ... })), or {{fixLower}}",
+  referenceWrite:
+    'Write to {{write}} inside a transaction: its rows are copied on every shard, so shardtx refuses the write under any policy. ' +
+    "Change it outside transactions, on every shard: for (const name of db.shardNames) await db.shard(name)('{{table}}')...",
   allowNeedsReason:
     '`// shardtx-allow-cross-shard` needs a reason, e.g. a ticket link: `// shardtx-allow-cross-shard: https://tracker.example/TICKET-123`. ' +
     'Without one it allows nothing.',

@@ -1,7 +1,7 @@
 import type { SourceCode } from 'eslint'
 import type * as ESTree from 'estree'
 import { logicalParent, propertyName, staticString, unwrap, walk } from './ast-utils.js'
-import type { LintTables } from './config-loader.js'
+import { keySpaceOf, type LintTables } from './config-loader.js'
 import { keyExpression, memberKey, type KeyContext, type KeyExpr } from './key-expression.js'
 
 /** Where a write lands, as far as the code shows. */
@@ -14,6 +14,8 @@ export type Placement =
   | { kind: 'set'; column: string; key: KeyExpr }
   /** A sharded table whose key the code doesn't show (no where/insert value for the column). */
   | { kind: 'unknown'; column: string }
+  /** A reference table: the same rows on every shard, never written inside a transaction. */
+  | { kind: 'reference' }
 
 /** One write (or locking read) found in a function body. */
 export interface WriteSite {
@@ -69,9 +71,12 @@ export function findWrites(
     const config = table === undefined ? undefined : tables[table]
     // Unknown or dynamic table names are left to the runtime, which rejects unlisted tables.
     if (!table || !config) return
-    if ('reference' in config) return
     const placements: Placement[] =
-      'shard' in config ? [{ kind: 'pinned', shard: config.shard }] : keyPlacements(chain.calls, config.shardKey, keyCtx)
+      'reference' in config
+        ? [{ kind: 'reference' }]
+        : 'shard' in config
+          ? [{ kind: 'pinned', shard: config.shard }]
+          : keyPlacements(chain.calls, config.shardKey, keyCtx, colocatedJoinKey(chain.calls, table, tables))
     writes.push({ table, method, node, placements })
   })
   return writes
@@ -114,12 +119,41 @@ function tableOf(calls: ChainCall[]): string | undefined {
   return undefined
 }
 
+/** Join methods whose `(table, first, second)` or `(table, first, '=', second)` arguments equate two columns. */
+const JOIN_METHODS = new Set(['join', 'innerJoin', 'leftJoin', 'leftOuterJoin', 'rightJoin', 'rightOuterJoin'])
+
+/**
+ * `tx('orders').join('customers', 'customers.id', 'orders.customer_id').where('customers.id', c)`:
+ * when the written table is joined on its shard key to the shard key of a co-located table
+ * (`colocatedWith`, the same key space), a where on the joined key pins the written rows too.
+ * Returns the joined key as written (`customers.id`), or undefined.
+ */
+function colocatedJoinKey(calls: ChainCall[], table: string, tables: LintTables): string | undefined {
+  const own = tables[table]
+  if (!own || !('shardKey' in own)) return undefined
+  for (const c of calls) {
+    if (c.name === null || !JOIN_METHODS.has(c.name)) continue
+    const joined = staticString(c.args[0])?.trim().split(/\s+as\s+|\s+/i)
+    const config = joined?.[0] === undefined ? undefined : tables[joined[0]]
+    if (!config || !('shardKey' in config) || keySpaceOf(tables, joined![0]!) !== keySpaceOf(tables, table)) continue
+    const alias = joined![joined!.length - 1]!
+    const columns = c.args.length === 4 && staticString(c.args[2]) === '=' ? [c.args[1], c.args[3]] : c.args.length === 3 ? [c.args[1], c.args[2]] : []
+    const names = columns.map((a) => staticString(a))
+    const joinedKey = `${alias}.${config.shardKey}`
+    if (names.includes(joinedKey) && names.some((n) => n !== joinedKey && isColumn(n, own.shardKey))) return joinedKey
+  }
+  return undefined
+}
+
 function isColumn(name: string | undefined, column: string): boolean {
   return name !== undefined && (name === column || name.endsWith(`.${column}`))
 }
 
-/** Where-clause keys win; insert rows are used when there is no where on the column. */
-function keyPlacements(calls: ChainCall[], column: string, ctx: KeyContext): Placement[] {
+/**
+ * Where-clause keys win; insert rows are used when there is no where on the column; last, the
+ * key of a co-located table joined on the shard key columns (see {@link colocatedJoinKey}).
+ */
+function keyPlacements(calls: ChainCall[], column: string, ctx: KeyContext, joinedKey: string | undefined): Placement[] {
   for (const c of calls) {
     if (c.name === null) continue
     const found = WHERE_METHODS.has(c.name)
@@ -128,6 +162,12 @@ function keyPlacements(calls: ChainCall[], column: string, ctx: KeyContext): Pla
         ? fromIn(c.args[1], column, ctx)
         : undefined
     if (found) return found
+  }
+  if (joinedKey !== undefined) {
+    for (const c of calls) {
+      const found = c.name !== null && WHERE_METHODS.has(c.name) ? fromWhere(c.args, joinedKey, ctx) : undefined
+      if (found) return found.map((p) => (p.kind === 'key' ? { ...p, column } : p))
+    }
   }
   for (const c of calls) {
     if (c.name !== null && INSERT_METHODS.has(c.name) && c.args[0]) return fromInsert(c.args[0], column, ctx)

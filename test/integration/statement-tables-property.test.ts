@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import type { Knex } from 'knex'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { UnroutableQueryError, type ShardedDb } from '../../src/index.js'
-import { asBag, createColocationFixture, type ColocationFixture } from '../support/colocation-fixture.js'
+import { asBag, createColocationFixture, whereColumn, type ColocationFixture } from '../support/colocation-fixture.js'
 
 type Table = 'customers' | 'orders' | 'accounts' | 'countries' | 'notes'
 const TABLES: readonly Table[] = ['customers', 'orders', 'accounts', 'countries', 'notes']
@@ -92,7 +92,7 @@ function build(k: (table: string) => Knex.QueryBuilder, spec: Spec): Knex.QueryB
       if (sub.pinValue !== undefined && PINS[innerTable].values.includes(sub.pinValue)) s.where(`${innerTable}.${PINS[innerTable].column}`, sub.pinValue)
       if (sub.kind === 'in') q.whereIn(outer, s.select(inner))
       else {
-        s.whereColumn(inner, outer).select(`${innerTable}.${ROW_ID[innerTable]}`)
+        whereColumn(s, inner, outer).select(`${innerTable}.${ROW_ID[innerTable]}`)
         if (sub.kind === 'exists') q.whereExists(s)
         else q.whereNotExists(s)
       }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CrossShardTransactionError, UnroutableQueryError, type ShardedDb } from '../../src/index.js'
-import { asBag, createColocationFixture, type ColocationFixture } from '../support/colocation-fixture.js'
+import { asBag, createColocationFixture, whereColumn, type ColocationFixture } from '../support/colocation-fixture.js'
 
 let f: ColocationFixture
 let db: ShardedDb
@@ -108,10 +108,10 @@ describe('co-located tables (colocatedWith) stay on one shard', () => {
   it('subqueries that equate the co-located keys: IN (SELECT key), correlated EXISTS and a correlated SELECT column', async () => {
     const inSub = (k: typeof f.all) => k('customers').whereIn('id', k('orders').select('customer_id').where('total', '>', 25)).select('id')
     expect(asBag(await db.transaction((tx) => inSub(tx as never)))).toEqual(asBag(await inSub(f.all)))
-    const exists = (k: typeof f.all) => k('customers').whereNotExists(k('orders').whereColumn('orders.customer_id', 'customers.id')).select('id')
+    const exists = (k: typeof f.all) => k('customers').whereNotExists(whereColumn(k('orders'), 'orders.customer_id', 'customers.id')).select('id')
     expect(asBag(await db.transaction((tx) => exists(tx as never)))).toEqual(asBag(await exists(f.all)))
     const column = (k: typeof f.all) =>
-      k('customers').where({ id: 4 }).select('id', k('orders').sum('total').whereColumn('orders.customer_id', 'customers.id').as('spent'))
+      k('customers').where({ id: 4 }).select('id', whereColumn(k('orders').sum('total'), 'orders.customer_id', 'customers.id').as('spent'))
     expect(asBag(await db.transaction((tx) => column(tx as never)))).toEqual(asBag(await column(f.all)))
   })
 

@@ -109,3 +109,8 @@ export function asBag(rows: unknown): string[] {
   const list = Array.isArray(rows) ? rows : rows === undefined ? [] : [rows]
   return list.map((row) => JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).sort()
 }
+
+/** knex's `whereColumn(left, right)`: in knex 3 at run time, missing from its type definitions. */
+export function whereColumn<Q extends Knex.QueryBuilder>(q: Q, left: string, right: string): Q {
+  return (q as unknown as { whereColumn(a: string, b: string): Q }).whereColumn(left, right)
+}

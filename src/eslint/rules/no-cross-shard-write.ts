@@ -3,7 +3,7 @@ import type * as ESTree from 'estree'
 import { AllowComments } from '../allow-comments.js'
 import { contains, resolveVariable } from '../ast-utils.js'
 import { resolveRuleTables, type LintRuleOptions, type LintTables } from '../config-loader.js'
-import { findConflicts, type Participation } from '../conflicts.js'
+import { findConflicts, referenceWrite, type Participation } from '../conflicts.js'
 import { findHelperCalls, type HelperCall } from '../helper-calls.js'
 import { keyExpression, type KeyContext, type KeyExpr } from '../key-expression.js'
 import { fixAdvice, MESSAGES } from '../messages.js'
@@ -58,16 +58,19 @@ export const noCrossShardWrite: Rule.RuleModule = {
       },
       CallExpression(node) {
         const scope = transactionScopeOf(node, sourceCode)
-        if (!scope || (scope.declaredCrossShard && SAFE_POLICIES.has(scope.declaredCrossShard))) return
-        if (allows!.allowsStatementStart(node)) return
+        if (!scope || allows!.allowsStatementStart(node)) return
         const parts = participations(scope, sourceCode, tables, allows!)
         const { fix, fixLower } = fixAdvice(scope.calleeText)
-        for (const c of findConflicts(parts)) {
+        // A declared ordered/split policy makes multi-shard writes safe, but not reference-table writes.
+        const safe = scope.declaredCrossShard !== undefined && SAFE_POLICIES.has(scope.declaredCrossShard)
+        const conflicts = safe ? parts.filter((p) => p.placement.kind === 'reference').map(referenceWrite) : findConflicts(parts)
+        for (const c of conflicts) {
           context.report({
             node: c.node,
             messageId: c.messageId,
             data: { ...c.data, fix, fixLower },
-            suggest: crossShardSuggestions(scope),
+            // Declaring a policy does not make a reference-table write possible: no suggestion then.
+            suggest: c.messageId === 'referenceWrite' ? [] : crossShardSuggestions(scope),
           })
         }
       },
@@ -146,7 +149,7 @@ function definedIn(variable: Scope.Variable, node: ESTree.Node): boolean {
 
 /** Whether a placement's shard can change from one pass of `loop` to the next. */
 function varies(placement: Placement, loop: ESTree.Node, alsoVaries?: (v: Scope.Variable) => boolean): boolean {
-  if (placement.kind === 'pinned') return false
+  if (placement.kind === 'pinned' || placement.kind === 'reference') return false
   if (placement.kind === 'unknown') return true
   const key = placement.key
   return key.opaque || key.dependencies.some((v) => variesIn(v, loop) || (alsoVaries?.(v) ?? false))
