@@ -93,6 +93,13 @@ export class StatementRouter {
       return routed
     }
     const placed = placeStatement(shape, kind, this.#map, this.#route)
+    if (kind === 'lock' && placed.anyShard) {
+      throw new UnroutableQueryError(
+        `Cannot lock rows of the reference table \`${main.table}\` inside a transaction: its rows are copied on every shard and are never written in transactions, ` +
+          `so a lock on one copy protects nothing. Read it without forUpdate()/forShare().`,
+        { table: main.table },
+      )
+    }
     if (kind === 'read' && (placed.scatter || placed.shards.length > 1)) assertMergeable(builder, main.table, placed.shards.length)
     const routed: RoutedStatement = {
       table: placed.anchor.placement === undefined ? main.table : placed.anchor.table,

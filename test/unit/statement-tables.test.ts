@@ -78,6 +78,7 @@ describe('every referenced table is placed (no database)', () => {
     refusedNaming(knex('orders').join('customers', 'customers.id', 'orders.customer_id').where('orders.customer_id', 4).update({ 'customers.id': 5 }), 'customers')
     refusedNaming(knex('orders').insert(knex('orders').select('*').where({ customer_id: 1 })), 'orders')
     refusedNaming(knex('countries').where({ code: 'FR' }).update({ name: 'x' }), 'countries')
+    refusedNaming(knex('countries').where({ code: 'FR' }).forUpdate(), 'countries')
     refusedNaming(knex('customers').where({ id: 4 }).joinRaw('JOIN notes ON notes.account_id = customers.id'), 'notes')
     expect(route(knex('customers').where({ id: 1 }).joinRaw('JOIN notes ON notes.account_id = customers.id')).shards).toEqual(['-80'])
   })
