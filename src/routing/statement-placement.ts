@@ -57,6 +57,7 @@ export function placeStatement(shape: StatementShape, kind: 'read' | 'lock' | 'w
  * ```
  */
 export function assertTablesReachable(shape: StatementShape, placed: StatementPlacement, map: ShardMap, route: KeyRouter): void {
+  if (shape.refs.length === 1) return // only the anchor: the common single-table statement
   const classes = keyClasses(shape)
   for (const ref of shape.refs) {
     if (ref === placed.anchor || ref.placement === undefined || ref.placement.kind === 'reference') continue
@@ -108,9 +109,10 @@ function notOneShard(main: TableRef, anchor: TableRef): UnroutableQueryError {
 
 function placeAnchor(anchor: TableRef, kind: 'read' | 'lock' | 'write', map: ShardMap, route: KeyRouter): StatementPlacement {
   const placement = anchor.placement
-  const base = { anchor, keysByShard: new Map<string, ShardKey[]>(), scatter: false, anyShard: false }
-  if (placement === undefined || placement.kind === 'reference') return { ...base, shards: [map.order[0]!], anyShard: true }
-  if (placement.kind === 'pinned') return { ...base, shards: [placement.shard] }
+  if (placement === undefined || placement.kind === 'reference') {
+    return { anchor, shards: [map.order[0]!], keysByShard: new Map(), scatter: false, anyShard: true }
+  }
+  if (placement.kind === 'pinned') return { anchor, shards: [placement.shard], keysByShard: new Map(), scatter: false, anyShard: false }
   if (anchor.keys === undefined) {
     if (kind !== 'read') {
       throw new UnroutableQueryError(
@@ -120,7 +122,7 @@ function placeAnchor(anchor: TableRef, kind: 'read' | 'lock' | 'write', map: Sha
         { table: anchor.table, keyColumn: placement.shardKey },
       )
     }
-    return { ...base, shards: [...map.order], scatter: true }
+    return { anchor, shards: [...map.order], keysByShard: new Map(), scatter: true, anyShard: false }
   }
   const keysByShard = new Map<string, ShardKey[]>()
   for (const key of anchor.keys) {
@@ -129,7 +131,8 @@ function placeAnchor(anchor: TableRef, kind: 'read' | 'lock' | 'write', map: Sha
     if (list) list.push(key)
     else keysByShard.set(shard, [key])
   }
-  return { ...base, shards: map.canonicalOrder(keysByShard.keys()), keysByShard }
+  const shards = keysByShard.size === 1 ? [...keysByShard.keys()] : map.canonicalOrder(keysByShard.keys())
+  return { anchor, shards, keysByShard, scatter: false, anyShard: false }
 }
 
 /**
