@@ -68,7 +68,7 @@ for (const [name, build] of Object.entries(SHAPES)) {
   }
 }
 await bench.run()
-const mean = (name: string) => bench.tasks.find((t) => t.name === name)!.result!.latency.mean
+const mean = (name: string) => (bench.tasks.find((t) => t.name === name)!.result as unknown as { latency: { mean: number } }).latency.mean
 console.log(`| shape | compile µs | route + compile µs | / compile |${before ? ' baseline route + compile µs | / baseline |' : ''}`)
 console.log(`|---|---|---|---|${before ? '---|---|' : ''}`)
 for (const name of Object.keys(SHAPES)) {
