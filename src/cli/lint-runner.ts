@@ -2,13 +2,11 @@ import path from 'node:path'
 import type { ESLint, Linter } from 'eslint'
 import { findDefaultConfig, loadTablesFromFile, DEFAULT_CONFIG_NAMES, type LintTables } from '../eslint/config-loader.js'
 import plugin from '../eslint/index.js'
+import { LINTED_FILES } from '../eslint/recommended.js'
 import { prefilterParser } from './prefilter-parser.js'
 
 /** The one rule `shardtx lint` runs. */
 export const RULE_ID = 'shardtx/no-cross-shard-write'
-
-/** Source files the lint reads; everything else under the given paths is skipped. */
-export const LINTED_FILES = ['**/*.js', '**/*.mjs', '**/*.cjs', '**/*.jsx', '**/*.ts', '**/*.mts', '**/*.cts', '**/*.tsx']
 
 /** A usage or configuration problem: `shardtx lint` prints the message and exits 2. */
 export class LintUsageError extends Error {
@@ -97,7 +95,8 @@ export function loadConfig(cwd: string, config: string | undefined): { configFil
  */
 export function lintConfig(parser: Linter.Parser, tables: LintTables | undefined): Linter.Config[] {
   const common: Linter.Config = {
-    files: LINTED_FILES,
+    // The same files as the plugin's recommended config; everything else under the paths is skipped.
+    files: [...LINTED_FILES],
     languageOptions: { parser: tables === undefined ? parser : prefilterParser(parser), ecmaVersion: 'latest', sourceType: 'module' },
     // Projects carry eslint-disable comments for rules this run doesn't load; don't warn about them.
     linterOptions: { reportUnusedDisableDirectives: 'off', reportUnusedInlineConfigs: 'off' },

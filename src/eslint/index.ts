@@ -1,17 +1,9 @@
 import type { ESLint, Linter } from 'eslint'
 import pkg from '../../package.json' with { type: 'json' }
+import { loadTypeScriptParser, recommendedConfig } from './recommended.js'
 import { noCrossShardWrite } from './rules/no-cross-shard-write.js'
 
-export { noCrossShardWrite } from './rules/no-cross-shard-write.js'
-export {
-  findDefaultConfig,
-  loadTablesFromFile,
-  resolveRuleTables,
-  ShardtxLintConfigError,
-  validateTables,
-  type LintRuleOptions,
-  type LintTables,
-} from './config-loader.js'
+export type { LintRuleOptions, LintTables } from './config-loader.js'
 
 /** The plugin object's type: ESLint's plugin shape plus the `recommended` config. */
 export type ShardtxEslintPlugin = ESLint.Plugin & {
@@ -20,37 +12,34 @@ export type ShardtxEslintPlugin = ESLint.Plugin & {
   configs: { recommended: Linter.Config }
 }
 
-const plugin: ShardtxEslintPlugin = {
+const plugin = {
   meta: { name: 'shardtx', version: pkg.version },
   rules: { 'no-cross-shard-write': noCrossShardWrite },
-  configs: { recommended: {} as Linter.Config },
-}
+  configs: {},
+} as ShardtxEslintPlugin
 
-// The recommended config refers to the plugin itself, so it is filled in after the object exists.
-// It has no rule options: the rule then reads shardtx.config.json (or .js/.mjs/.cjs) from the
-// directory ESLint runs in.
-plugin.configs.recommended = {
-  name: 'shardtx/recommended',
-  plugins: { shardtx: plugin },
-  rules: { 'shardtx/no-cross-shard-write': 'error' },
-}
+let recommended: Linter.Config | undefined
+// A getter, so loading the plugin needs no TypeScript parser: only the recommended config does,
+// and a project that configures the rule itself may parse with anything. Built once, so every
+// `shardtx.configs.recommended` is the same object (ESLint refuses two different `shardtx` plugins).
+Object.defineProperty(plugin.configs, 'recommended', {
+  enumerable: true,
+  get: () => (recommended ??= recommendedConfig(plugin, loadTypeScriptParser)),
+})
 
 /**
- * The shardtx ESLint plugin (flat config, ESLint 9 and 10).
+ * The shardtx ESLint plugin (flat config, ESLint 9 and 10). Its only export, so `require()` and
+ * `import` both return the plugin itself.
+ *
+ * `configs.recommended` lints `.js .mjs .cjs .jsx .ts .mts .cts .tsx` with `@typescript-eslint/parser`
+ * and reads the tables from `shardtx.config.json` (or `.js/.mjs/.cjs`) in the directory ESLint runs in.
  *
  * @example
  * ```js
  * // eslint.config.js
  * import shardtx from 'shardtx/eslint-plugin'
  *
- * export default [
- *   shardtx.configs.recommended, // reads ./shardtx.config.json
- *   // or, with explicit options:
- *   {
- *     plugins: { shardtx },
- *     rules: { 'shardtx/no-cross-shard-write': ['error', { config: 'config/shardtx.config.json' }] },
- *   },
- * ]
+ * export default [shardtx.configs.recommended]
  * ```
  */
 export default plugin

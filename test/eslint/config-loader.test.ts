@@ -136,7 +136,7 @@ describe('the rule with a bad configuration', () => {
   await tx('accounts').where({ id: a }).update({ x: 1 })
   await tx('orders').where({ customer_id: b }).update({ x: 1 })
 })`
-    const messages = linter.verify(code, [{ files: ['**/*.ts'], languageOptions: { parser: tsParser } }, plugin.configs.recommended], 'a.ts')
+    const messages = linter.verify(code, [plugin.configs.recommended], 'a.ts')
     expect(messages.map((m) => [m.ruleId, m.line])).toEqual([['shardtx/no-cross-shard-write', 3]])
   })
 })
