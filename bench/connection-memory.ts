@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import knexFactory, { type Knex } from 'knex'
-import { createShardedDb, keyrangeNames } from '../dist/index.js'
+import { createShardedDb, keyrangeNames } from './support/built-package.js'
 import { createTestShards, type TestShardConnection } from '../test/support/shard-databases.js'
 import { median } from './support/stats.js'
 

@@ -5,7 +5,7 @@
 // The built package, as users run it (as bench/overhead does): tsx's on-the-fly transform of
 // src/ adds a cost to every closure shardtx creates per transaction that the raw-mysql2 floor
 // rows and compiled JavaScript do not pay. `npm run bench:contention` builds first.
-import { createShardedDb, keyrangeNames } from '../dist/index.js'
+import { createShardedDb, keyrangeNames } from './support/built-package.js'
 import { runConcurrently, setupBank, retryCountingLogger } from '../test/support/bank.js'
 import { createTestShards } from '../test/support/shard-databases.js'
 import { adminConnection } from '../test/support/test-server.js'

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util'
 import knexFactory, { type Knex } from 'knex'
 // The built package, as users run it: tsx's on-the-fly transform wraps every closure shardtx
 // creates per transaction in a naming helper, a cost plain knex (compiled JS) does not pay.
-import { createShardedDb, keyrangeNames } from '../dist/index.js'
+import { createShardedDb, keyrangeNames } from './support/built-package.js'
 import { createTestShards } from '../test/support/shard-databases.js'
 import { LatencyRecorder, formatMs } from './support/latency.js'
 

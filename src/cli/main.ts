@@ -9,7 +9,7 @@ const program = createProgram()
 registerLintCommand(program)
 registerReportCommand(program)
 
-// No top-level await: tsup also builds this entry as CommonJS.
+// Errors outside commander (a bug, not a usage problem) print their stack and exit 1.
 runProgram(program, process.argv).catch((err: unknown) => {
   process.stderr.write(`shardtx: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
   process.exitCode = 1

@@ -13,7 +13,7 @@ import { findWrites, type Placement } from '../write-detector.js'
 
 /**
  * `shardtx/no-cross-shard-write`: reports transactions whose writes can't be proved to stay on
- * one shard. See src/cli/LINT.md for what is and isn't reported.
+ * one shard. See docs/lint.md for what is and isn't reported.
  *
  * @example
  * ```js
