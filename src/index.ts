@@ -77,3 +77,10 @@ export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './policies/split/inten
 
 // Helpers.
 export { keyrangeNames } from './routing/keyrange-names.js'
+export {
+  ShardMigrationError,
+  type ShardedMigrator,
+  type MigrationReport,
+  type ShardMigrationResult,
+  type MigrationCommand,
+} from './migrate/shard-migrator.js'

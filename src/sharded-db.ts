@@ -12,6 +12,7 @@ import { forwardQueryEvents } from './knex/session-pool.js'
 import { createShardKnex } from './knex/shard-knex.js'
 import { CrossShardReporter } from './logging/cross-shard-reporter.js'
 import { startFootprintRecording, type FootprintRecording } from './logging/footprint-recorder.js'
+import { createShardedMigrator, type ShardedMigrator } from './migrate/shard-migrator.js'
 import { createOrderedPolicy } from './policies/ordered/ordered-policy.js'
 import { rejectPolicy } from './policies/reject.js'
 import { RecoveryScheduler } from './policies/split/recovery-scheduler.js'
@@ -126,6 +127,15 @@ export interface ShardedDb {
    */
   shard(name: string): Knex
   /**
+   * knex's migrator on every shard, in canonical order, stopping at the first failure (see
+   * {@link ShardedMigrator}); `shardtx migrate latest|rollback|status` runs it from the CLI.
+   * @example
+   * ```ts
+   * await db.migrate.latest({ directory: './migrations' }) // creates the tables on every shard
+   * ```
+   */
+  readonly migrate: ShardedMigrator
+  /**
    * Per-shard health for monitoring: `up` (in use), `down` (transactions that need it fail at
    * once) or `probing` (down, a recovery probe in flight), since when, and the last failure (code
    * and message, never credentials). State changes are also logged (`shardtx.shard_down` at warn,
@@ -195,6 +205,7 @@ class ShardedDbImpl implements ShardedDb {
   readonly #recovery: RecoveryScheduler
   #knex: Knex | undefined
   #destroyed = false
+  readonly migrate: ShardedMigrator = createShardedMigrator(() => this.shardNames, (name) => this.shard(name))
 
   constructor(config: ResolvedConfig<ShardMap>) {
     this.#config = config
