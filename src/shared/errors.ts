@@ -18,7 +18,10 @@ export class ShardtxError extends Error {
 
   constructor(code: string, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    this.name = new.target.name
+    // Every shardtx subclass declares its `name` as a literal field (set after this line): a
+    // bundler may rename classes (dist had `_UnroutableQueryError`), and `name` is what String(err),
+    // stacks and util.inspect print. new.target.name is only for subclasses written elsewhere.
+    this.name = new.target === ShardtxError ? 'ShardtxError' : new.target.name
     this.code = code
     this.retryable = options.retryable ?? false
   }
@@ -61,6 +64,7 @@ export interface TransactionFacts {
  * ```
  */
 export class TransactionError extends ShardtxError implements TransactionFacts {
+  override readonly name: string = 'TransactionError'
   readonly transactionId: string
   readonly shards: readonly string[]
   readonly tables: readonly string[]
@@ -88,6 +92,7 @@ export class TransactionError extends ShardtxError implements TransactionFacts {
  * ```
  */
 export class CrossShardTransactionError extends TransactionError {
+  override readonly name = 'CrossShardTransactionError'
   /** The line of application code whose statement would have joined the second shard. */
   readonly statementOrigin: CodeLocation | undefined
 
@@ -127,6 +132,7 @@ export class CrossShardTransactionError extends TransactionError {
  * ```
  */
 export class ReasonRequiredError extends ShardtxError {
+  override readonly name = 'ReasonRequiredError'
   /** The `db.transaction()` call that gave no reason. */
   readonly origin: CodeLocation | undefined
 
@@ -149,6 +155,7 @@ export class ReasonRequiredError extends ShardtxError {
  * their changes; the uncommitted ones were rolled back. Repair is application-specific.
  */
 export class PartialCommitError extends TransactionError {
+  override readonly name = 'PartialCommitError'
   readonly committedShards: readonly string[]
   readonly uncommittedShards: readonly string[]
   /** The shard whose COMMIT failed. */
@@ -177,6 +184,7 @@ export class PartialCommitError extends TransactionError {
 
 /** A query could not be sent to a shard: the key is missing, the table is unknown, or the shape is unsupported. */
 export class UnroutableQueryError extends ShardtxError {
+  override readonly name = 'UnroutableQueryError'
   readonly table: string | undefined
   readonly keyColumn: string | undefined
   /** The line of application code that built the statement. */
@@ -206,6 +214,7 @@ export class UnroutableQueryError extends ShardtxError {
  * shard. Running it again is safe and expected to succeed.
  */
 export class DistributedDeadlockError extends TransactionError {
+  override readonly name = 'DistributedDeadlockError'
   /** Transaction ids of the cycle, victim included. */
   readonly cycle: readonly string[]
 
@@ -237,6 +246,7 @@ export class DistributedDeadlockError extends TransactionError {
  * ```
  */
 export class ShardUnavailableError extends ShardtxError {
+  override readonly name = 'ShardUnavailableError'
   readonly shard: string
   readonly transactionId: string | undefined
   /** Why, without the surrounding sentence: e.g. `marked down (connect ECONNREFUSED)`. */
@@ -268,6 +278,7 @@ export class ShardUnavailableError extends ShardtxError {
  * ```
  */
 export class StatementTimeoutError extends ShardtxError {
+  override readonly name = 'StatementTimeoutError'
   readonly shard: string
   readonly timeoutMs: number
 

@@ -46,6 +46,7 @@ export function describeReach(r: Pick<LockRestart, 'table' | 'shard' | 'cause'>)
  * ```
  */
 export class LockSetUnstableError extends TransactionError {
+  override readonly name = 'LockSetUnstableError'
   /** What made each attempt restart, oldest first, and last the restart that was refused (at most the last 10). */
   readonly restarts: readonly LockRestart[]
 

@@ -22,6 +22,7 @@ export type { SplitFailure, SplitPartDescription, SplitPartStatement } from '../
  * ```
  */
 export class SplitPlanFailedError extends ShardtxError {
+  override readonly name = 'SplitPlanFailedError'
   readonly planId: string
   readonly transactionId: string | undefined
   readonly failedShard: string
@@ -84,6 +85,7 @@ export class SplitPlanFailedError extends ShardtxError {
  * ```
  */
 export class SplitPlanPendingError extends ShardtxError {
+  override readonly name = 'SplitPlanPendingError'
   readonly planId: string
   readonly transactionId: string | undefined
   readonly appliedShards: readonly string[]
@@ -135,6 +137,7 @@ export class SplitPlanPendingError extends ShardtxError {
  * ```
  */
 export class SplitWriteResultError extends ShardtxError {
+  override readonly name = 'SplitWriteResultError'
   constructor(what: string, location: CodeLocation | undefined, whileRunning: boolean) {
     super(
       'SHARDTX_SPLIT_WRITE_RESULT',
@@ -159,6 +162,7 @@ export class SplitWriteResultError extends ShardtxError {
  * ```
  */
 export class SplitUnsupportedError extends ShardtxError {
+  override readonly name = 'SplitUnsupportedError'
   constructor(message: string) {
     super('SHARDTX_SPLIT_UNSUPPORTED', message)
   }
