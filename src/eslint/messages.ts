@@ -20,6 +20,10 @@ export const MESSAGES = {
   referenceWrite:
     'Write to {{write}} inside a transaction: its rows are copied on every shard, so shardtx refuses the write under any policy. ' +
     "Change it outside transactions, on every shard: for (const name of db.shardNames) await db.shard(name)('{{table}}')...",
+  unknownTable:
+    'Table {{table}} is not in the shardtx table configuration ({{known}}), so lint cannot check its writes, and shardtx refuses ' +
+    "every statement on it at runtime (UnroutableQueryError). Add it to `tables` ({ shardKey: '<column>' }, { shard: '<shard name>' } or { reference: true }) " +
+    'or fix the name. Reported once per file.',
   allowNeedsReason:
     '`// shardtx-allow-cross-shard` needs a reason, e.g. a ticket link: `// shardtx-allow-cross-shard: https://tracker.example/TICKET-123`. ' +
     'Without one it allows nothing.',
@@ -33,7 +37,18 @@ export const MESSAGES = {
 export type MessageId = keyof typeof MESSAGES
 
 /**
- * The fix advice appended to every transaction finding.
+ * Why a transaction's `reason` did not make the rule stay quiet, appended to its findings: the
+ * rule honours `reason` only next to `crossShard: 'warn'` in the same options object literal.
+ */
+export const REASON_NOTES = {
+  reasonWithoutWarn:
+    " Its `reason` is not enough on its own: the rule accepts it only next to crossShard: 'warn' in the same options object " +
+    "(under the default 'reject' policy the runtime refuses the transaction whatever the reason).",
+  warnWithoutReason: " crossShard: 'warn' needs a non-empty `reason` (a ticket link) for the rule to accept it, as strict mode does at runtime.",
+} as const
+
+/**
+ * The fix advice appended to every transaction finding, with an optional note from {@link REASON_NOTES}.
  *
  * @example
  * ```ts
@@ -41,9 +56,10 @@ export type MessageId = keyof typeof MESSAGES
  * // "Keep these writes on one shard key value, pass { crossShard: 'ordered' } or ..."
  * ```
  */
-export function fixAdvice(tx: string): { fix: string; fixLower: string } {
+export function fixAdvice(tx: string, note = ''): { fix: string; fixLower: string } {
   const tail =
     `pass { crossShard: 'ordered' } or { crossShard: 'split' } to ${tx}, ` +
-    'or add `// shardtx-allow-cross-shard: <reason>`.'
+    "or allow it with { crossShard: 'warn', reason: '<ticket link>' } or `// shardtx-allow-cross-shard: <reason>`." +
+    note
   return { fix: `Keep these writes on one shard key value, ${tail}`, fixLower: tail }
 }

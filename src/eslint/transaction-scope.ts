@@ -16,6 +16,11 @@ export interface TransactionScope {
   options: ESTree.Node | undefined
   /** `crossShard` declared in an options object literal, if it is a string literal. */
   declaredCrossShard: string | undefined
+  /**
+   * The options literal's `reason`: `given` (a non-empty string, or an expression the runtime will
+   * check), `empty` (`''`), or undefined when there is none (or the options are not a literal).
+   */
+  declaredReason: 'given' | 'empty' | undefined
 }
 
 /** Policies that make a multi-shard transaction safe, so the rule stays quiet. */
@@ -48,15 +53,20 @@ export function transactionScopeOf(call: ESTree.CallExpression, sourceCode: Sour
     txVariable,
     options,
     declaredCrossShard: options ? crossShardOf(options) : undefined,
+    declaredReason: options ? reasonOf(options) : undefined,
   }
 }
 
 /** The `crossShard` property of an options object literal, if it is a plain string. */
 export function crossShardProperty(options: ESTree.Node): ESTree.Property | undefined {
+  return optionProperty(options, 'crossShard')
+}
+
+function optionProperty(options: ESTree.Node, name: string): ESTree.Property | undefined {
   const o = unwrap(options)
   if (o.type !== 'ObjectExpression') return undefined
   for (const p of o.properties) {
-    if (p.type === 'Property' && propertyName(p) === 'crossShard') return p
+    if (p.type === 'Property' && propertyName(p) === name) return p
   }
   return undefined
 }
@@ -64,6 +74,26 @@ export function crossShardProperty(options: ESTree.Node): ESTree.Property | unde
 function crossShardOf(options: ESTree.Node): string | undefined {
   const prop = crossShardProperty(options)
   return prop ? staticString(prop.value) : undefined
+}
+
+function reasonOf(options: ESTree.Node): TransactionScope['declaredReason'] {
+  const prop = optionProperty(options, 'reason')
+  if (!prop) return undefined
+  const text = staticString(prop.value)
+  // A variable or a template with expressions: the runtime refuses it if it is not a non-empty string.
+  if (text === undefined) return 'given'
+  return text.trim() === '' ? 'empty' : 'given'
+}
+
+/**
+ * True when the transaction declares how it is allowed to span shards: `crossShard: 'ordered'`
+ * or `'split'`, or `crossShard: 'warn'` with a `reason` (logged with every warning and recorded
+ * in footprints, which is what the allow comment's reason is for too).
+ */
+export function declaresCrossShard(scope: TransactionScope): boolean {
+  const policy = scope.declaredCrossShard
+  if (policy !== undefined && SAFE_POLICIES.has(policy)) return true
+  return policy === 'warn' && scope.declaredReason === 'given'
 }
 
 // Array methods whose callback runs once per element: a write inside runs once per element.

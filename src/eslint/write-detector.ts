@@ -47,6 +47,7 @@ interface ChainCall {
 /**
  * Finds writes through the transaction in `root`. `isTx` says whether an identifier is the
  * transaction (the callback's parameter, or a helper's parameter that receives it).
+ * `onUnknownTable` hears of every statement, read or write, on a table missing from `tables`.
  *
  * @example
  * ```ts
@@ -59,17 +60,20 @@ export function findWrites(
   isTx: (id: ESTree.Identifier) => boolean,
   tables: LintTables,
   keyCtx: KeyContext,
+  onUnknownTable?: (table: string, node: ESTree.CallExpression) => void,
 ): WriteSite[] {
   const writes: WriteSite[] = []
   walk(root, sourceCode.visitorKeys, (node) => {
     if (node.type !== 'CallExpression' || !isChainTop(node)) return
     const chain = parseChain(node)
     if (!chain || !isTx(chain.root)) return
-    const method = chain.calls.find((c) => c.name !== null && (WRITES.has(c.name) || LOCKS.has(c.name)))?.name
-    if (!method) return
     const table = tableOf(chain.calls)
     const config = table === undefined ? undefined : tables[table]
-    // Unknown or dynamic table names are left to the runtime, which rejects unlisted tables.
+    // The runtime refuses every statement on an unlisted table: a typo is worth saying at once.
+    if (table !== undefined && !config) onUnknownTable?.(table, node)
+    const method = chain.calls.find((c) => c.name !== null && (WRITES.has(c.name) || LOCKS.has(c.name)))?.name
+    if (!method) return
+    // Dynamic table names are left to the runtime; unknown ones were reported above.
     if (!table || !config) return
     const placements: Placement[] =
       'reference' in config

@@ -1,6 +1,7 @@
 // RuleTester suite for shardtx/no-cross-shard-write: what is reported, what isn't, the messages
 // (tables and key expressions), the suggestions, and the configuration sources.
 import * as espree from 'espree'
+import { fixAdvice, REASON_NOTES } from '../../src/eslint/messages.js'
 import { ADVICE, OPTIONS, rule, RuleTester, suggestionsFor, tx, txError } from './support.js'
 
 const ruleTester = new RuleTester()
@@ -119,11 +120,15 @@ ruleTester.run('no-cross-shard-write', rule, {
     await tx('rates').insert({ code: 'NL', rate: 1 })`),
     },
     {
-      name: 'tables not in the configuration are left to the runtime',
+      name: 'a dynamic table name is left to the runtime',
       options: OPTIONS,
       code: tx(`    await tx('accounts').where({ id: from.id }).update({ a: 1 })
-    await tx('audit_log').insert({ who: to.id })
     await tx(dynamicTable).where({ id: to.id }).update({ a: 1 })`),
+    },
+    {
+      name: "crossShard: 'warn' with a reason (a link, or a constant the runtime checks)",
+      options: OPTIONS,
+      code: tx(accountsFromLedgerTo, ", { crossShard: 'warn', reason: 'https://tracker.example/PAY-7' }") + tx(accountsFromLedgerTo, ', { reason: REASON, crossShard: `warn` }'),
     },
     {
       name: 'writes outside a transaction callback',
@@ -183,20 +188,66 @@ async function run(db, from) {
       code: tx(`    await tx('accounts').where({ id: from.id }).update({ a: 1 })
     await tx('ledger').insert({ account_id: from.id })`),
     },
+  ],
+  invalid: [
     {
-      name: 'configuration from a JSON file (test/eslint/fixtures)',
+      // The fixture lists accounts, ledger and countries: `orders`, sharded in OPTIONS, is unknown here.
+      name: 'configuration from a JSON file (test/eslint/fixtures): a table it does not list is reported',
       options: [{ config: FIXTURE }],
       code: tx(`    await tx('accounts').where({ id: from.id }).update({ a: 1 })
     await tx('orders').where({ customer_id: to.id }).update({ a: 1 })`),
+      errors: [{ messageId: 'unknownTable', line: 4, data: { table: '`orders`', known: 'tables: accounts, ledger, countries' } }],
     },
     {
-      name: 'configuration from an ES module default export',
+      name: 'configuration from an ES module default export: a table it does not list is reported',
       options: [{ config: 'test/eslint/fixtures/tables.mjs' }],
       code: tx(`    await tx('accounts').where({ id: from.id }).update({ a: 1 })
     await tx('countries').where({ code: 'NL' }).update({ a: 1 })`),
+      errors: [{ messageId: 'unknownTable', line: 4, data: { table: '`countries`', known: 'tables: accounts, ledger' } }],
     },
-  ],
-  invalid: [
+    {
+      name: 'a table missing from the configuration is reported once per file, reads and writes alike, even in declared transactions',
+      options: OPTIONS,
+      code:
+        tx(`    await tx('accounts').where({ id: from.id }).update({ a: 1 })
+    await tx('acounts').where({ id: to.id }).update({ a: 1 })
+    await tx('acounts').where({ id: from.id }).first()
+    await tx('audit_log').insert({ who: to.id })`, ", { crossShard: 'ordered' }") + tx(`    await tx('acounts').select()`),
+      errors: [
+        { messageId: 'unknownTable', line: 4, column: 11, data: { table: '`acounts`', known: 'tables: accounts, ledger, orders, notifications, countries, currencies, rates' } },
+        { messageId: 'unknownTable', line: 6, column: 11, data: { table: '`audit_log`', known: 'tables: accounts, ledger, orders, notifications, countries, currencies, rates' } },
+      ],
+    },
+    {
+      name: "a reason without crossShard: 'warn' is reported, and the message says why it did not count",
+      options: OPTIONS,
+      code: tx(accountsFromLedgerTo, ", { reason: 'https://tracker.example/PAY-7' }"),
+      errors: [
+        {
+          messageId: 'crossShard',
+          data: { ...fixAdvice('db.transaction', REASON_NOTES.reasonWithoutWarn), first: '`accounts` (key `from.id`)', second: '`ledger` (key `entry.account_id`)' },
+          suggestions: [
+            { messageId: 'suggestOrdered', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', reason: 'https://tracker.example/PAY-7' }") },
+            { messageId: 'suggestSplit', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'split', reason: 'https://tracker.example/PAY-7' }") },
+          ],
+        },
+      ],
+    },
+    {
+      name: "crossShard: 'warn' with an empty reason is reported, and the message says a reason is needed",
+      options: OPTIONS,
+      code: tx(accountsFromLedgerTo, ", { crossShard: 'warn', reason: ' ' }"),
+      errors: [
+        {
+          messageId: 'crossShard',
+          data: { ...fixAdvice('db.transaction', REASON_NOTES.warnWithoutReason), first: '`accounts` (key `from.id`)', second: '`ledger` (key `entry.account_id`)' },
+          suggestions: [
+            { messageId: 'suggestOrdered', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', reason: ' ' }") },
+            { messageId: 'suggestSplit', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'split', reason: ' ' }") },
+          ],
+        },
+      ],
+    },
     {
       name: 'two sharded tables on different keys (message names tables and keys; suggestions)',
       options: OPTIONS,

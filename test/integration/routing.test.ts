@@ -33,6 +33,18 @@ describe('routing of builder forms to real shards', () => {
     expect((await f.rows(other, 'accounts')).map((r) => Number(r.id))).not.toContain(12)
   })
 
+  it('routes tx.table(), tx.from() and tx.into() like tx(), as knex transactions have them', async () => {
+    await db.transaction((tx) => tx.into('accounts').insert({ id: 12, balance: 7 }))
+    await db.transaction((tx) => tx.table('accounts').where({ id: 12 }).increment('balance', 1))
+    const row = await db.transaction((tx) => tx.from('accounts').where({ id: 12 }).first())
+    expect(Number(row.balance)).toBe(8)
+    expect((await f.rows(db.shardOf('accounts', 12), 'accounts')).map((r) => Number(r.id))).toContain(12)
+    const refused = await db.transaction((tx) => tx.table('accounts').update({ balance: 0 })).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(UnroutableQueryError)
+    // The line of the statement, not shardtx's own: the aliases record the caller like tx() does.
+    expect((refused as UnroutableQueryError).location?.file).toBe('test/integration/routing.test.ts')
+  })
+
   it('splits a multi-row insert across shards, each row on its own shard', async () => {
     await db.transaction((tx) => tx('orders').insert([1, 4, 5, 6].map((customer_id) => ({ customer_id, total: customer_id * 10 }))))
     expect((await f.rows('-80', 'orders')).map((r) => Number(r.customer_id)).sort()).toEqual([1, 5])

@@ -6,9 +6,9 @@ import { resolveRuleTables, type LintRuleOptions, type LintTables } from '../con
 import { findConflicts, referenceWrite, type Participation } from '../conflicts.js'
 import { findHelperCalls, type HelperCall } from '../helper-calls.js'
 import { keyExpression, type KeyContext, type KeyExpr } from '../key-expression.js'
-import { fixAdvice, MESSAGES } from '../messages.js'
+import { fixAdvice, MESSAGES, REASON_NOTES } from '../messages.js'
 import { crossShardSuggestions } from '../suggestions.js'
-import { enclosingLoops, SAFE_POLICIES, transactionScopeOf, variesIn, type TransactionScope } from '../transaction-scope.js'
+import { declaresCrossShard, enclosingLoops, transactionScopeOf, variesIn, type TransactionScope } from '../transaction-scope.js'
 import { findWrites, type Placement } from '../write-detector.js'
 
 /**
@@ -37,8 +37,8 @@ export const noCrossShardWrite: Rule.RuleModule = {
       {
         type: 'object',
         properties: {
-          tables: { type: 'object' },
-          config: { type: 'string' },
+          tables: { type: 'object', description: 'Inline table configuration; wins over `config`.' },
+          config: { type: 'string', description: 'Path of shardtx.config.json (or .js/.mjs/.cjs), relative to ESLint\'s working directory.' },
         },
         additionalProperties: false,
       },
@@ -49,6 +49,12 @@ export const noCrossShardWrite: Rule.RuleModule = {
     const tables = resolveRuleTables(context.options[0] as LintRuleOptions | undefined, context.cwd)
     const sourceCode = context.sourceCode
     let allows: AllowComments | undefined
+    const reportedTables = new Set<string>()
+    const onUnknownTable = (table: string, node: ESTree.CallExpression) => {
+      if (reportedTables.has(table)) return
+      reportedTables.add(table)
+      context.report({ node, messageId: 'unknownTable', data: { table: `\`${table}\``, known: knownTables(tables) } })
+    }
     return {
       Program() {
         allows = new AllowComments(sourceCode)
@@ -58,12 +64,14 @@ export const noCrossShardWrite: Rule.RuleModule = {
       },
       CallExpression(node) {
         const scope = transactionScopeOf(node, sourceCode)
-        if (!scope || allows!.allowsStatementStart(node)) return
-        const parts = participations(scope, sourceCode, tables, allows!)
-        const { fix, fixLower } = fixAdvice(scope.calleeText)
-        // A declared ordered/split policy makes multi-shard writes safe, but not reference-table writes.
-        const safe = scope.declaredCrossShard !== undefined && SAFE_POLICIES.has(scope.declaredCrossShard)
-        const conflicts = safe ? parts.filter((p) => p.placement.kind === 'reference').map(referenceWrite) : findConflicts(parts)
+        if (!scope) return
+        // Analysed even when allowed or declared: a table missing from the configuration is reported anyway.
+        const parts = participations(scope, sourceCode, tables, allows!, onUnknownTable)
+        if (allows!.allowsStatementStart(node)) return
+        const { fix, fixLower } = fixAdvice(scope.calleeText, reasonNote(scope))
+        // A declared policy (ordered, split, or warn with a reason) makes multi-shard writes acceptable,
+        // but not reference-table writes.
+        const conflicts = declaresCrossShard(scope) ? parts.filter((p) => p.placement.kind === 'reference').map(referenceWrite) : findConflicts(parts)
         for (const c of conflicts) {
           context.report({
             node: c.node,
@@ -78,8 +86,28 @@ export const noCrossShardWrite: Rule.RuleModule = {
   },
 }
 
+/** Why the options' `reason` did not count, when there is one to explain. */
+function reasonNote(scope: TransactionScope): string {
+  if (scope.declaredReason === 'given') return REASON_NOTES.reasonWithoutWarn
+  if (scope.declaredCrossShard === 'warn') return REASON_NOTES.warnWithoutReason
+  return ''
+}
+
+/** The configured table names for a message, cut after ten. */
+function knownTables(tables: LintTables): string {
+  const names = Object.keys(tables)
+  if (names.length === 0) return 'it lists no tables'
+  return `tables: ${names.slice(0, 10).join(', ')}${names.length > 10 ? `, and ${names.length - 10} more` : ''}`
+}
+
 /** Every write of the transaction, direct or through a same-file helper, minus allowed ones. */
-function participations(scope: TransactionScope, sourceCode: SourceCode, tables: LintTables, allows: AllowComments): Participation[] {
+function participations(
+  scope: TransactionScope,
+  sourceCode: SourceCode,
+  tables: LintTables,
+  allows: AllowComments,
+  onUnknownTable: (table: string, node: ESTree.CallExpression) => void,
+): Participation[] {
   const { callback, txVariable } = scope
   const resolve: KeyContext['resolve'] = (id) => {
     const variable = resolveVariable(sourceCode, id)
@@ -89,7 +117,7 @@ function participations(scope: TransactionScope, sourceCode: SourceCode, tables:
   const isTx = refersTo(sourceCode, txVariable)
   const parts: Participation[] = []
 
-  for (const write of findWrites(callback.body, sourceCode, isTx, tables, callerCtx)) {
+  for (const write of findWrites(callback.body, sourceCode, isTx, tables, callerCtx, onUnknownTable)) {
     if (allows.allowsNode(write.node)) continue
     const loops = enclosingLoops(write.node, callback)
     for (const placement of write.placements) {
@@ -102,7 +130,7 @@ function participations(scope: TransactionScope, sourceCode: SourceCode, tables:
     const ctx = helperContext(helper, sourceCode, callerCtx)
     const isHelperTx = refersTo(sourceCode, helper.txVariable)
     const callLoops = enclosingLoops(helper.call, callback)
-    for (const write of findWrites(helper.fn.body, sourceCode, isHelperTx, tables, ctx)) {
+    for (const write of findWrites(helper.fn.body, sourceCode, isHelperTx, tables, ctx, onUnknownTable)) {
       if (allows.allowsNode(write.node)) continue
       const innerLoops = enclosingLoops(write.node, helper.fn)
       for (const placement of write.placements) {
