@@ -211,7 +211,7 @@ class ShardedDbImpl implements ShardedDb {
     this.#config = config
     const { logger, shardMap } = config
     // First, so an unwritable footprint file fails createShardedDb before any pool exists.
-    this.#footprint = config.footprint && startFootprintRecording(config.footprint.file, logger)
+    this.#footprint = config.footprint && startFootprintRecording(config.footprint.file, logger, config.footprint.option)
     const shardKnex = (name: string, sessions: boolean) =>
       createShardKnex({
         connection: { ...mysql2Options(config.connections.get(name)!), connectTimeout: config.connectTimeoutMs },

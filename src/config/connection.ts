@@ -42,10 +42,16 @@ function parseUrl(option: string, raw: string): ConnectionSettings {
   try {
     url = new URL(raw)
   } catch {
-    throw new TypeError(`Expected \`${option}\` to be a URL like mysql://user:password@host:3306/database, got ${describeValue(redactUrl(raw))}`)
+    // Never quoted, not even redacted: a string that is not a URL has no reliable place where its
+    // password ends (`//root:pw@h`, `mysql//root:pw@h`, a leading tab all defeat redaction).
+    throw new TypeError(
+      `Expected \`${option}\` to be a URL like mysql://user:password@host:3306/database, got a string of ${raw.length} characters ` +
+        `that is not one (${urlProblem(raw)}). The value is not shown because it may hold a password.`,
+    )
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-    throw new TypeError(`Expected \`${option}\` to use the mysql:// or mariadb:// scheme, got ${url.protocol}//...`)
+    const scheme = KNOWN_SCHEMES.has(url.protocol) ? ` ${url.protocol}//` : ''
+    throw new TypeError(`Expected \`${option}\` to use the mysql:// or mariadb:// scheme, got another scheme${scheme}; the value is not shown because it may hold a password.`)
   }
   // A raw `?` or `#` inside a password also lands here (the rest of the URL then reads as
   // parameters or a fragment), so the text after them is never echoed unless it is a plain name.
@@ -73,8 +79,35 @@ function parseUrl(option: string, raw: string): ConnectionSettings {
     port: url.port === '' ? 3306 : Number(url.port),
     user: decodeUrlPart(option, 'user', url.username) || 'root',
     password: decodeUrlPart(option, 'password', url.password),
-    database: requiredDatabase(option, decodeUrlPart(option, 'database', url.pathname.replace(/^\//, ''))),
+    database: urlDatabase(option, decodeUrlPart(option, 'database', url.pathname.replace(/^\//, ''))),
   }
+}
+
+/** Schemes worth naming in an error (a user who pasted a JDBC or HTTP URL); any other is not shown. */
+const KNOWN_SCHEMES = new Set(['http:', 'https:', 'jdbc:', 'mysqlx:', 'postgres:', 'postgresql:', 'mongodb:', 'redis:', 'file:'])
+
+/** Why a string is not a URL, in words that quote none of it. */
+function urlProblem(raw: string): string {
+  if (raw.trim() === '') return 'it is empty'
+  if (raw !== raw.trim()) return 'it has spaces or other whitespace at the start or end'
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return 'it does not start with mysql:// or mariadb://'
+  const authority = raw.slice(raw.indexOf('//') + 2).split('/')[0]!
+  const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(authority.slice(authority.lastIndexOf('@') + 1))?.[1]
+  if (port !== undefined && port !== '' && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    return 'the port is not a number from 1 to 65535'
+  }
+  return 'a character in it is not allowed there; in the user, password and database, write @ as %40, : as %3A, / as %2F, % as %25, and spaces as %20'
+}
+
+/** The database of a URL: as in the object form, but never quoted (a raw `/` in a password can land here). */
+function urlDatabase(option: string, value: string): string {
+  if (value === '' || value.includes('/')) {
+    throw new TypeError(
+      `Expected \`${option}.database\` (the path of the URL) to be a database name (each shard is a database: mysql://host:3306/app_s0), ` +
+        `got ${value === '' ? 'none' : 'a path with more than one segment'}; if a / is part of the password, write it as %2F.`,
+    )
+  }
+  return value
 }
 
 /** decodeURIComponent throws a bare URIError on a stray `%`; say which part, never echoing it (it may be a password). */

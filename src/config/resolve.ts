@@ -5,7 +5,7 @@ import { resolveSplitOptions, type ResolvedSplitOptions } from './split-options.
 import { validateLogger, type ShardtxLogger } from '../shared/logger.js'
 import { parseConnection, type ConnectionSettings } from './connection.js'
 import type { CrossShardPolicyName, RouterFunction, ShardedDbOptions, TableConfig } from './options.js'
-import { resolveFootprint, resolveStrict } from './strict-mode.js'
+import { resolveFootprint, type ResolvedFootprint, resolveStrict } from './strict-mode.js'
 import { resolveTables, type TablePlacement } from './tables.js'
 import { expectBoolean, expectInteger, expectKnownKeys, expectOneOf, expectPlainObject, fail } from '../shared/validators.js'
 
@@ -38,8 +38,8 @@ export interface ResolvedConfig<M extends ShardNameSet = ShardNameSet> {
   warnings: { intervalMs: number; logKeyValues: boolean }
   /** See config/strict-mode.ts for how the environment decides it. */
   strict: boolean
-  /** Absolute path of the footprint file; undefined = no recording. */
-  footprint: { file: string } | undefined
+  /** Absolute path of the footprint file, and where it came from (for errors); undefined = no recording. */
+  footprint: ResolvedFootprint | undefined
   /** The `split` policy's intent log and recovery settings. */
   split: ResolvedSplitOptions
   logger: ShardtxLogger

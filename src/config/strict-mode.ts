@@ -36,28 +36,36 @@ export function resolveStrict(option: unknown, env: NodeJS.ProcessEnv = process.
   return env.NODE_ENV === 'test'
 }
 
+/** The footprint file to record to, and how errors name its source. */
+export interface ResolvedFootprint {
+  /** Absolute path. */
+  file: string
+  /** `` `footprint.file` `` or `` the environment variable `SHARDTX_FOOTPRINT_FILE` ``, for "Expected ... to be". */
+  option: string
+}
+
 /**
  * The footprint file, as an absolute path (resolved against the current directory when the
  * ShardedDb is created), or undefined when recording is off. The `footprint` option wins over
- * `SHARDTX_FOOTPRINT_FILE`.
+ * `SHARDTX_FOOTPRINT_FILE`. Whether the file can be opened is checked when recording starts.
  *
  * @example
  * ```ts
- * resolveFootprint({ file: 'footprints.jsonl' }, {})                 // { file: '/app/footprints.jsonl' }
- * resolveFootprint(undefined, { SHARDTX_FOOTPRINT_FILE: '/tmp/f.jsonl' }) // { file: '/tmp/f.jsonl' }
+ * resolveFootprint({ file: 'footprints.jsonl' }, {})                 // { file: '/app/footprints.jsonl', option: '`footprint.file`' }
+ * resolveFootprint(undefined, { SHARDTX_FOOTPRINT_FILE: '/tmp/f.jsonl' }) // { file: '/tmp/f.jsonl', option: 'the environment variable ...' }
  * ```
  */
-export function resolveFootprint(option: unknown, env: NodeJS.ProcessEnv = process.env): { file: string } | undefined {
+export function resolveFootprint(option: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedFootprint | undefined {
   if (option === undefined) {
     const fromEnv = env[FOOTPRINT_ENV]
-    return fromEnv === undefined || fromEnv.trim() === '' ? undefined : { file: path.resolve(fromEnv) }
+    return fromEnv === undefined || fromEnv.trim() === '' ? undefined : { file: path.resolve(fromEnv), option: `the environment variable \`${FOOTPRINT_ENV}\`` }
   }
   const footprint = expectPlainObject('footprint', option)
   expectKnownKeys('footprint', footprint, ['file'])
   if (typeof footprint.file !== 'string' || footprint.file.trim() === '') {
     fail('footprint.file', 'a non-empty file path (JSON lines are appended to it)', footprint.file)
   }
-  return { file: path.resolve(footprint.file) }
+  return { file: path.resolve(footprint.file), option: '`footprint.file`' }
 }
 
 /**

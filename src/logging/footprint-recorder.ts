@@ -33,6 +33,16 @@ function registry(): Map<string, Entry> {
   return (holder[REGISTRY_KEY] ??= new Map())
 }
 
+/** What an `open()` error code means for a file the user named, in words. */
+const OPEN_PROBLEMS: Record<string, string> = {
+  ENOENT: 'its directory does not exist',
+  ENOTDIR: 'a part of its path is not a directory',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+}
+
 /**
  * Starts (or joins) recording every multi-shard transaction of this process to `file`.
  *
@@ -43,7 +53,9 @@ function registry(): Map<string, Entry> {
  * so every ShardedDb in it is recorded once one of them asks. For a test run, which wants every
  * cross-shard path the tests exercised, that is the point.
  *
- * @throws the `fs` error (ENOENT, EACCES) when the file cannot be opened for appending.
+ * @param option how errors name where `file` came from (the option or the environment variable)
+ * @throws TypeError naming `option`, the path and why (ENOENT, EACCES, EISDIR, ...) when the file
+ *   cannot be opened for appending; the `fs` error is its `cause`.
  * @example
  * ```ts
  * const recording = startFootprintRecording('/tmp/footprints.jsonl', logger)
@@ -51,13 +63,22 @@ function registry(): Map<string, Entry> {
  * await recording.release() // in db.destroy()
  * ```
  */
-export function startFootprintRecording(file: string, logger: ShardtxLogger): FootprintRecording {
+export function startFootprintRecording(file: string, logger: ShardtxLogger, option = '`footprint.file`'): FootprintRecording {
   const recorders = registry()
   let entry = recorders.get(file)
   if (entry === undefined) {
-    const writer = new FootprintWriter(file, {
-      onError: (err) => logger.warn({ event: 'shardtx.footprint_write_failed', file, error: err.message }, `shardtx: cannot append to footprint file ${file}: ${err.message}`),
-    })
+    let writer: FootprintWriter
+    try {
+      writer = new FootprintWriter(file, {
+        onError: (err) => logger.warn({ event: 'shardtx.footprint_write_failed', file, error: err.message }, `shardtx: cannot append to footprint file ${file}: ${err.message}`),
+      })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error'
+      throw new TypeError(
+        `Expected ${option} to be a file shardtx can create or append to, got '${file}': ${code} (${OPEN_PROBLEMS[code] ?? (err as Error).message})`,
+        { cause: err },
+      )
+    }
     const listener = (message: unknown) => record(writer, message)
     diagnosticsChannel.subscribe(CHANNELS.crossShardTransaction.name, listener)
     entry = { writer, users: 0, listener }

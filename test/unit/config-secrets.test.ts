@@ -88,4 +88,44 @@ describe('passwords never appear in configuration errors or in the db object', (
       }),
     )
   })
+
+  it('a URL that does not parse is never quoted, whatever is wrong with it (no scheme, mysql//, whitespace, bad port)', () => {
+    // The marker starts every password, so a message holding any piece of one that starts it is caught too.
+    const marked = password.map((p) => `Pw9${p}`)
+    const mangle = fc.constantFrom<[string, (url: string) => string]>(
+      ['no scheme', (u) => u.replace(/^mysql:/, '')],
+      ['mysql//', (u) => u.replace('mysql://', 'mysql//')],
+      ['mysql:/', (u) => u.replace('mysql://', 'mysql:/')],
+      ['leading space', (u) => ` ${u}`],
+      ['leading tab', (u) => `\t${u}`],
+      ['trailing newline', (u) => `${u}\n`],
+      ['jdbc prefix', (u) => `jdbc:${u}`],
+      ['unknown scheme', (u) => u.replace('mysql:', 'mysqlx:')],
+      ['password as the scheme', (u) => u.replace(/^mysql:\/\/app:/, '')],
+      ['port 99999', (u) => u.replace(':3306', ':99999')],
+      ['port 0', (u) => u.replace(':3306', ':0')],
+      ['port not a number', (u) => u.replace(':3306', ':33o6')],
+      ['two @', (u) => u.replace('@', '@@')],
+      ['nothing wrong', (u) => u],
+    )
+    fc.assert(
+      fc.property(marked, fc.boolean(), fc.array(mangle, { minLength: 1, maxLength: 3 }), (pw, encode, mangles) => {
+        let url = `mysql://app:${encode ? encodeURIComponent(pw) : pw}@db.example:3306/app_s0`
+        for (const [, apply] of mangles) url = apply(url)
+        let error: unknown
+        try {
+          createShardedDb({ shards: { '0': url }, tables: { t: { shardKey: 'id' } } })
+        } catch (err) {
+          error = err
+        }
+        if (error === undefined) return // a valid URL after all (the password held nothing URL-significant)
+        const what = mangles.map(([name]) => name).join(' + ')
+        expect(error, what).toBeInstanceOf(TypeError)
+        const text = `${(error as Error).message}\n${(error as Error).stack}\n${inspect(error, { depth: 5 })}`
+        expect(text, `${what}: ${(error as Error).message}`).not.toContain('Pw9')
+        expect(text, what).toMatch(/`shards\.0`/)
+      }),
+      { numRuns: 500 },
+    )
+  })
 })

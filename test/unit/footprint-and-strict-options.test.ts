@@ -37,8 +37,11 @@ describe('resolveFootprint: option, then SHARDTX_FOOTPRINT_FILE', () => {
   it('resolves paths against the current directory, the option winning', () => {
     expect(resolveFootprint(undefined, {})).toBeUndefined()
     expect(resolveFootprint(undefined, { SHARDTX_FOOTPRINT_FILE: '' })).toBeUndefined()
-    expect(resolveFootprint(undefined, { SHARDTX_FOOTPRINT_FILE: 'out/f.jsonl' })).toEqual({ file: path.resolve('out/f.jsonl') })
-    expect(resolveFootprint({ file: '/tmp/a.jsonl' }, { SHARDTX_FOOTPRINT_FILE: '/tmp/b.jsonl' })).toEqual({ file: '/tmp/a.jsonl' })
+    expect(resolveFootprint(undefined, { SHARDTX_FOOTPRINT_FILE: 'out/f.jsonl' })).toEqual({
+      file: path.resolve('out/f.jsonl'),
+      option: 'the environment variable `SHARDTX_FOOTPRINT_FILE`',
+    })
+    expect(resolveFootprint({ file: '/tmp/a.jsonl' }, { SHARDTX_FOOTPRINT_FILE: '/tmp/b.jsonl' })).toEqual({ file: '/tmp/a.jsonl', option: '`footprint.file`' })
   })
 })
 
@@ -61,10 +64,16 @@ describe('createShardedDb validates strict and footprint', () => {
     expect(() => createShardedDb(base)).toThrow(/`SHARDTX_STRICT`/)
   })
 
-  it('opens the footprint file at creation, so an unwritable path fails before any transaction', async () => {
+  it('opens the footprint file at creation, so an unwritable path fails before any transaction with a TypeError naming the option', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'shardtx-opts-'))
     try {
-      expect(() => createShardedDb({ ...base, footprint: { file: path.join(dir, 'missing', 'f.jsonl') } })).toThrow(/ENOENT/)
+      const missing = path.join(dir, 'missing', 'f.jsonl')
+      const create = (extra: object) => () => createShardedDb({ ...base, ...extra })
+      expect(create({ footprint: { file: missing } })).toThrow(TypeError)
+      expect(create({ footprint: { file: missing } })).toThrow(`Expected \`footprint.file\` to be a file shardtx can create or append to, got '${missing}': ENOENT (its directory does not exist)`)
+      expect(create({ footprint: { file: dir } })).toThrow(`Expected \`footprint.file\` to be a file shardtx can create or append to, got '${dir}': EISDIR (it is a directory)`)
+      vi.stubEnv('SHARDTX_FOOTPRINT_FILE', missing)
+      expect(create({})).toThrow(/^Expected the environment variable `SHARDTX_FOOTPRINT_FILE` to be a file shardtx can create or append to, got '.*': ENOENT/)
       const file = path.join(dir, 'f.jsonl')
       vi.stubEnv('SHARDTX_FOOTPRINT_FILE', file)
       const db = createShardedDb(base)

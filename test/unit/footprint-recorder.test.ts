@@ -79,7 +79,7 @@ describe('startFootprintRecording', () => {
   })
 
   it('throws the fs error at start when the file cannot be opened, and subscribes nothing', () => {
-    expect(() => startFootprintRecording(path.join(dir, 'missing', 'f.jsonl'), silentLogger)).toThrow(/ENOENT/)
+    expect(() => startFootprintRecording(path.join(dir, 'missing', 'f.jsonl'), silentLogger)).toThrow(/^Expected `footprint.file` to be a file .*: ENOENT/)
     expect(CHANNELS.crossShardTransaction.hasSubscribers).toBe(false)
   })
 })
