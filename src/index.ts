@@ -77,6 +77,7 @@ export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './policies/split/inten
 
 // Helpers.
 export { keyrangeNames } from './routing/keyrange-names.js'
+export type { DeadlockVictimOutcomeEvent } from './logging/deadlock-outcome.js'
 export {
   ShardMigrationError,
   type ShardedMigrator,

@@ -63,6 +63,7 @@ export const EVENT_NAMES = [
   'shardtx.transaction_retry',
   'shardtx.lock_restart',
   'shardtx.distributed_deadlock',
+  'shardtx.deadlock_victim_outcome',
   'shardtx.deadlock_detection_disabled',
   'shardtx.deadlock_kill_failed',
   'shardtx.deadlock_ownership_failed',

@@ -16,7 +16,9 @@ export interface ShardtxLogger {
   /**
    * pino's level check. When the logger has it and says a level is off, shardtx skips building
    * events for that level (a debug event per cross-shard transaction formats a stack frame).
-   * Loggers without it (console) get every event.
+   * Loggers without it (console) get error, warn and info, never debug: they cannot be told to
+   * hide debug lines, and `console.debug` prints them all. Add `isLevelEnabled: () => true` to a
+   * logger of your own to receive debug events too.
    */
   isLevelEnabled?(level: string): boolean
 }
@@ -64,6 +66,11 @@ export function validateLogger(value: unknown, option = 'logger'): ShardtxLogger
     debug: logger.debug.bind(logger),
   }
   if (typeof logger.isLevelEnabled === 'function') bound.isLevelEnabled = logger.isLevelEnabled.bind(logger)
+  else {
+    // Quiet by default: `logger: console` must not print a debug line per background pass.
+    bound.debug = () => {}
+    bound.isLevelEnabled = (level) => level !== 'debug'
+  }
   return bound
 }
 

@@ -1,4 +1,5 @@
-import { PartialCommitError, formatLocation, isRetryableError } from '../shared/errors.js'
+import { DistributedDeadlockError, PartialCommitError, formatLocation, isRetryableError } from '../shared/errors.js'
+import { reportDeadlockOutcome } from '../logging/deadlock-outcome.js'
 import { CHANNELS, type PartialCommitEvent, type TransactionRetryEvent } from '../shared/channels.js'
 import { levelEnabled } from '../shared/logger.js'
 import { RestartAttempt, type TransactionOutcome } from './policy.js'
@@ -29,18 +30,30 @@ export interface RunOptions extends ResolvedTransactionOptions {
  */
 export async function runTransaction<T>(services: TransactionServices, fn: (tx: ShardedTransaction) => unknown, options: RunOptions): Promise<T> {
   let carry: unknown
+  // Attempts that lost a distributed deadlock: their story ends with one more log line.
+  const victims: string[] = []
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await runAttempt(services, fn, options, carry)) as T
+      const result = (await runAttempt(services, fn, options, carry)) as T
+      if (victims.length > 0) logVictimOutcome(services, victims, attempt, options)
+      return result
     } catch (err) {
-      if (err instanceof ExplicitEnd) throw err.error
+      if (err instanceof ExplicitEnd) {
+        // The callback rolled back itself after a deadlock retry: the caller ends the story.
+        if (victims.length > 0) logVictimOutcome(services, victims, attempt, options, err.error)
+        throw err.error
+      }
       if (err instanceof RestartAttempt) {
         carry = err.carry
         attempt-- // a policy restart is not a failed attempt; the policy bounds its restarts
         continue
       }
       carry = undefined
-      if (attempt >= options.maxAttempts || !isRetryableError(err)) throw err
+      if (err instanceof DistributedDeadlockError) victims.push(err.transactionId)
+      if (attempt >= options.maxAttempts || !isRetryableError(err)) {
+        if (victims.length > 0) logVictimOutcome(services, victims, attempt, options, err)
+        throw err
+      }
       const delayMs = backoffDelay(attempt, services.settings.retry)
       reportRetry(services, err, attempt, options, delayMs)
       await sleep(delayMs)
@@ -125,6 +138,18 @@ function reportRetry(services: TransactionServices, err: unknown, attempt: numbe
   if (debug) {
     services.logger.debug(event, `shardtx: retrying transaction from ${event.origin} after ${event.errorCode} (attempt ${attempt + 1} of ${options.maxAttempts})`)
   }
+}
+
+function logVictimOutcome(services: TransactionServices, victims: string[], attempts: number, options: RunOptions, err?: unknown): void {
+  reportDeadlockOutcome(services.logger, {
+    event: 'shardtx.deadlock_victim_outcome',
+    victims,
+    outcome: err === undefined ? 'retried and committed' : 'gave up',
+    attempts,
+    maxAttempts: options.maxAttempts,
+    ...(err === undefined ? {} : { errorCode: (err as { code?: string }).code }),
+    origin: formatLocation(options.origin.location),
+  })
 }
 
 /** The one outcome an operator must act on: data is now inconsistent across shards. */

@@ -30,6 +30,8 @@ export function captureLogger(): ShardtxLogger & { lines: CapturedLine[]; events
     warn: at('warn'),
     info: at('info'),
     debug: at('debug'),
+    // Every level, debug included (a logger without isLevelEnabled gets no debug events).
+    isLevelEnabled: () => true,
     events: (name) => lines.filter((l) => l.obj.event === name),
     text: () => lines.map((l) => `${l.level} ${inspect(l.obj, { depth: 10 })} ${l.msg ?? ''}`).join('\n'),
   }

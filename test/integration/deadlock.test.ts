@@ -93,6 +93,10 @@ describe('distributed deadlock detector', () => {
     expect(members.map((m) => m.transactionId).sort()).toEqual([...err.cycle].sort())
     expect(members.every((m) => /deadlock-support\.ts:\d+:\d+$/.test(m.origin ?? '') && m.tables?.[0] === 'accounts')).toBe(true)
     expect(event!.obj.detectionLatencyMs).toBeGreaterThan(0)
+    // The story's last line: the victim's caller got the error, no retry (maxAttempts 1).
+    expect(logger.events('shardtx.deadlock_victim_outcome').map((l) => [l.level, l.obj])).toEqual([
+      ['warn', { event: 'shardtx.deadlock_victim_outcome', victims: [err.transactionId], outcome: 'gave up', attempts: 1, maxAttempts: 1, errorCode: 'SHARDTX_DISTRIBUTED_DEADLOCK', origin: expect.stringMatching(/deadlock-support\.ts:\d+:\d+$/) }],
+    ])
 
     const after = await balances()
     expect(ring.map((id) => after.get(id))).toEqual([START_BALANCE - 1, START_BALANCE + 1]) // the victim left nothing on either shard
@@ -108,6 +112,11 @@ describe('distributed deadlock detector', () => {
     const after = await balances()
     expect(ring.map((id) => after.get(id))).toEqual([START_BALANCE, START_BALANCE])
     expect(logger.events('shardtx.distributed_deadlock')).toHaveLength(1)
+    // However the victim's cross-shard warnings were rate limited, the log says how it ended.
+    const victim = logger.events('shardtx.distributed_deadlock')[0]!.obj.victim
+    expect(logger.events('shardtx.deadlock_victim_outcome').map((l) => [l.level, l.obj])).toEqual([
+      ['warn', { event: 'shardtx.deadlock_victim_outcome', victims: [victim], outcome: 'retried and committed', attempts: 2, maxAttempts: 3, origin: expect.stringMatching(/deadlock-support\.ts:\d+:\d+$/) }],
+    ])
   })
 
   it('breaks a cycle of three transactions over three shards with one victim', async () => {

@@ -57,5 +57,6 @@ export function capturingLogger() {
   const at = (level: string) => (obj: object, msg?: string) => {
     entries.push({ level, obj: obj as Record<string, unknown>, msg })
   }
-  return { entries, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } }
+  // isLevelEnabled: every level, debug included (a logger without it gets no debug events).
+  return { entries, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), isLevelEnabled: () => true } }
 }

@@ -212,8 +212,9 @@ export class SplitCoordinator {
     report.pruned = await this.log.prune({ retainMs: this.settings.retainFinishedMs, batchSize: PRUNE_BATCH, maxBatches: PRUNE_MAX_BATCHES })
     report.durationMs = Math.round(performance.now() - started)
     const event: SplitRecoveryEvent = { event: 'shardtx.split_recovery', trigger: options.trigger, ...report }
-    const busy = report.recovered + report.failed + report.stillPending + report.pruned > 0
-    this.#deps.logger[busy ? 'info' : 'debug'](
+    // Quiet unless something needs attention: pruning finished plans is routine.
+    const level = report.failed + report.stillPending > 0 ? 'warn' : report.recovered > 0 ? 'info' : 'debug'
+    this.#deps.logger[level](
       event,
       `shardtx: split recovery (${options.trigger}): ${report.recovered} recovered, ${report.failed} failed, ${report.stillPending} still pending, ${report.pruned} pruned`,
     )
