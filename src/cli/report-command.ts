@@ -8,6 +8,7 @@ export const REPORT_EXIT = { ok: 0, badInput: 2 } as const
 interface ReportOptions {
   format: ReportFormat
   skipMalformed?: boolean
+  helper?: string[]
 }
 
 /**
@@ -28,6 +29,7 @@ export function registerReportCommand(program: Command): void {
     .argument('<files...>', 'footprint files (JSON lines)')
     .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS).default('text'))
     .option('--skip-malformed', 'skip lines that are not footprint records, with a warning, instead of exiting 2')
+    .option('--helper <files...>', 'files of helpers that wrap db.transaction: their transactions count for the line that called the helper')
     .action(async (files: string[], opts: ReportOptions) => {
       process.exitCode = await reportCommand(files, opts)
     })
@@ -36,7 +38,7 @@ export function registerReportCommand(program: Command): void {
 /** Reads, summarises, prints; returns the exit code. */
 async function reportCommand(files: string[], opts: ReportOptions): Promise<number> {
   try {
-    const summary = await summarizeFootprints(files, { skipMalformed: opts.skipMalformed === true })
+    const summary = await summarizeFootprints(files, { skipMalformed: opts.skipMalformed === true, helpers: opts.helper ?? [] })
     for (const bad of summary.malformed) process.stderr.write(`shardtx report: skipped ${bad.file}:${bad.line}: ${bad.problem}\n`)
     if (summary.malformed.length > 0) process.stderr.write(`shardtx report: warning: ${summary.malformed.length} malformed line(s) skipped\n`)
     process.stdout.write(opts.format === 'json' ? formatReportJson(summary) : formatReportText(summary))

@@ -5,7 +5,7 @@ export const REPORT_FORMATS = ['text', 'json'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
 
 const COLUMNS: { title: string; cell: (o: OriginSummary) => string }[] = [
-  { title: 'ORIGIN', cell: (o) => o.origin },
+  { title: 'ORIGIN', cell: (o) => (o.via.length > 0 ? `${o.origin} (via ${o.via.join(', ')})` : o.origin) },
   { title: 'COUNT', cell: (o) => String(o.count) },
   { title: 'SHARDS', cell: (o) => o.shards.join(', ') },
   { title: 'TABLES', cell: (o) => o.tables.join(', ') },
@@ -36,7 +36,8 @@ export function formatReportText(summary: FootprintSummary): string {
     const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
     for (const row of rows) {
       // COUNT is right-aligned, the rest left-aligned; the last column is not padded.
-      out += `${row.map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`
+      // trimEnd: an empty REASONS cell (every transaction ordered or split) leaves no trailing spaces.
+      out += `${row.map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()}\n`
     }
     out +=
       `\n${summary.total} cross-shard ${plural(summary.total, 'transaction')} from ` +

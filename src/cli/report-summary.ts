@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs'
+import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { FootprintFormatError, parseFootprintLine, type FootprintTransactionRecord } from '../shared/footprint-record.js'
 
@@ -13,10 +14,19 @@ export interface OriginSummary {
   policies: Record<string, number>
   /** outcome -> transactions */
   outcomes: Record<string, number>
-  /** Distinct reasons given, sorted; transactions without one are counted in `withoutReason`. */
+  /** Distinct reasons given, sorted. */
   reasons: string[]
+  /**
+   * Transactions of a policy that takes a reason (`warn`) that gave none. `ordered` and `split`
+   * need none, so they are never counted here.
+   */
   withoutReason: number
+  /** With `helpers`: the helper lines (wrapping `db.transaction`) this origin's transactions went through, sorted. */
+  via: string[]
 }
+
+/** Policies that are safe across shards by construction and take no `reason`. */
+const POLICIES_WITHOUT_REASON: ReadonlySet<string> = new Set(['ordered', 'split'])
 
 export interface FootprintSummary {
   files: string[]
@@ -52,6 +62,7 @@ interface Accumulator {
   outcomes: Map<string, number>
   reasons: Set<string>
   withoutReason: number
+  via: Set<string>
 }
 
 /**
@@ -67,7 +78,11 @@ interface Accumulator {
  * summary.origins[0] // { origin: 'src/bank.ts:31:12', count: 12, shards: ['-80', '80-'], ... }
  * ```
  */
-export async function summarizeFootprints(files: readonly string[], options: { skipMalformed?: boolean } = {}): Promise<FootprintSummary> {
+export async function summarizeFootprints(
+  files: readonly string[],
+  options: { skipMalformed?: boolean; helpers?: readonly string[] } = {},
+): Promise<FootprintSummary> {
+  const isHelper = helperMatcher(options.helpers ?? [])
   const byOrigin = new Map<string, Accumulator>()
   const summary: FootprintSummary = { files: [...files], total: 0, origins: [], dropped: 0, malformed: [] }
   for (const file of files) {
@@ -87,7 +102,7 @@ export async function summarizeFootprints(files: readonly string[], options: { s
           continue
         }
         if (record.kind === 'dropped') summary.dropped += record.count
-        else add(byOrigin, record)
+        else add(byOrigin, record, isHelper)
       }
     } catch (err) {
       if (err instanceof ReportInputError) throw err
@@ -107,25 +122,42 @@ export async function summarizeFootprints(files: readonly string[], options: { s
       outcomes: sortedCounts(acc.outcomes),
       reasons: [...acc.reasons].sort(),
       withoutReason: acc.withoutReason,
+      via: [...acc.via].sort(),
     })
   }
   summary.origins.sort((a, b) => b.count - a.count || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0))
   return summary
 }
 
-function add(byOrigin: Map<string, Accumulator>, record: FootprintTransactionRecord): void {
-  let acc = byOrigin.get(record.origin)
+function add(byOrigin: Map<string, Accumulator>, record: FootprintTransactionRecord, isHelper: (location: string) => boolean): void {
+  // A transaction opened inside a helper counts for the first recorded caller outside the helpers.
+  const caller = isHelper(record.origin) ? record.callers?.find((c) => !isHelper(c)) : undefined
+  const origin = caller ?? record.origin
+  let acc = byOrigin.get(origin)
   if (acc === undefined) {
-    acc = { count: 0, shards: new Set(), tables: new Set(), policies: new Map(), outcomes: new Map(), reasons: new Set(), withoutReason: 0 }
-    byOrigin.set(record.origin, acc)
+    acc = { count: 0, shards: new Set(), tables: new Set(), policies: new Map(), outcomes: new Map(), reasons: new Set(), withoutReason: 0, via: new Set() }
+    byOrigin.set(origin, acc)
   }
   acc.count++
+  if (caller !== undefined) acc.via.add(record.origin)
   for (const shard of record.shards) acc.shards.add(shard)
   for (const table of record.tables) acc.tables.add(table)
   acc.policies.set(record.policy, (acc.policies.get(record.policy) ?? 0) + 1)
   acc.outcomes.set(record.outcome, (acc.outcomes.get(record.outcome) ?? 0) + 1)
-  if (record.reason === undefined) acc.withoutReason++
-  else acc.reasons.add(record.reason)
+  if (record.reason !== undefined) acc.reasons.add(record.reason)
+  else if (!POLICIES_WITHOUT_REASON.has(record.policy)) acc.withoutReason++
+}
+
+/**
+ * `file:line:column` -> whether the file is one of `helpers` (paths as given on the command line,
+ * compared with the recorded paths, which are relative to the recording process's directory).
+ */
+function helperMatcher(helpers: readonly string[]): (location: string) => boolean {
+  const wanted = helpers.map((h) => h.split(path.sep).join('/').replace(/^\.\//, ''))
+  return (location) => {
+    const file = location.replace(/:\d+:\d+$/, '')
+    return wanted.some((h) => file === h || file.endsWith(`/${h}`) || h.endsWith(`/${file}`))
+  }
 }
 
 /** Most frequent first, so `{ committed: 9, 'rolled back': 1 }` reads in order of importance. */

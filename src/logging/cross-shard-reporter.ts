@@ -1,5 +1,5 @@
 import { CHANNELS, type CrossShardTransactionEvent, type TransactionOutcome } from '../shared/channels.js'
-import { formatLocation, type TransactionFacts } from '../shared/errors.js'
+import { formatLocation, type CodeLocation, type TransactionFacts } from '../shared/errors.js'
 import { levelEnabled } from '../shared/logger.js'
 import { OriginRateLimitedLog } from '../shared/origin-rate-limiter.js'
 
@@ -13,6 +13,8 @@ export interface CrossShardReport {
   durationMs: number
   /** Shard key values by shard; given only with `warnings.logKeyValues: true`. */
   keys?: Record<string, string[]>
+  /** The lines that called the function holding `db.transaction()`; read only when the event is published. */
+  callers?(): CodeLocation[]
 }
 
 /**
@@ -46,7 +48,11 @@ export class CrossShardReporter extends OriginRateLimitedLog {
       suppressed: 0,
     }
     if (report.keys !== undefined) event.keys = report.keys
-    if (CHANNELS.crossShardTransaction.hasSubscribers) CHANNELS.crossShardTransaction.publish(event)
+    if (CHANNELS.crossShardTransaction.hasSubscribers) {
+      const callers = report.callers?.().map(formatLocation) ?? []
+      // On the channel only: the logged event keeps its documented shape.
+      CHANNELS.crossShardTransaction.publish(callers.length > 0 ? { ...event, callers } : event)
+    }
     const decision = this.limiter.decide(origin)
     if (!decision.emit) return
     event.suppressed = decision.suppressed

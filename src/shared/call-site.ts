@@ -34,6 +34,15 @@ export class CallSite {
     if (this.#resolved === null) this.#resolved = firstUserFrame(this.#holder.stack ?? '')
     return this.#resolved
   }
+
+  /**
+   * The application frames above {@link location}, nearest first, as far as the capture reached
+   * (`frames`): who called the function that holds the call. When that function is a helper
+   * wrapping `db.transaction`, these are its callers (`shardtx report --helper`).
+   */
+  get callers(): CodeLocation[] {
+    return userFrames(this.#holder.stack ?? '').slice(1)
+  }
 }
 
 const FRAME = /^\s*at (?:(.*?) \()?(?:file:\/\/)?(.+?):(\d+):(\d+)\)?$/
@@ -57,7 +66,14 @@ const PLUMBING = [OWN_DIR + path.sep, `${path.sep}node_modules${path.sep}knex${p
 
 /** Parses V8 stack lines (`at fn (file:line:col)` or `at file:line:col`). */
 export function firstUserFrame(stack: string): CodeLocation | undefined {
+  return userFrames(stack, 1)[0]
+}
+
+/** Every frame outside shardtx, knex and node internals, innermost first (at most `limit`). */
+function userFrames(stack: string, limit = Infinity): CodeLocation[] {
+  const frames: CodeLocation[] = []
   for (const line of stack.split('\n')) {
+    if (frames.length >= limit) break
     const m = FRAME.exec(line)
     if (!m) continue
     const file = m[2]!
@@ -65,9 +81,9 @@ export function firstUserFrame(stack: string): CodeLocation | undefined {
     const loc: CodeLocation = { file: relativeToCwd(file), line: Number(m[3]), column: Number(m[4]) }
     const fn = m[1]?.replace(/^async /, '')
     if (fn) loc.functionName = fn
-    return loc
+    frames.push(loc)
   }
-  return undefined
+  return frames
 }
 
 function relativeToCwd(file: string): string {

@@ -17,6 +17,12 @@ export interface CrossShardTransactionEvent {
   tables: string[]
   /** `file:line:column` of the `db.transaction()` call. */
   origin: string
+  /**
+   * The lines that called the function holding the `db.transaction()` call, nearest first (up to
+   * two; on the diagnostics channel only, not in log lines): where a helper that wraps
+   * `db.transaction` was called from. Footprints record them for `shardtx report --helper`.
+   */
+  callers?: string[]
   reason: string | undefined
   durationMs: number
   /** Warnings from this origin dropped by rate limiting since the previous one was logged. */

@@ -27,6 +27,8 @@ export interface FootprintTransactionRecord {
   transactionId: string
   /** `file:line:column` of the `db.transaction()` call, relative to the process's working directory. */
   origin: string
+  /** Lines that called the function holding that call, nearest first (see `shardtx report --helper`). */
+  callers?: string[]
   policy: string
   outcome: string
   shards: string[]
@@ -82,6 +84,7 @@ export function transactionRecordOf(event: CrossShardTransactionEvent, at: Date 
     shards: stringArray(event.shards),
     tables: stringArray(event.tables),
   }
+  if (Array.isArray(event.callers) && event.callers.length > 0) record.callers = stringArray(event.callers)
   if (typeof event.reason === 'string') record.reason = event.reason
   if (typeof event.durationMs === 'number' && Number.isFinite(event.durationMs)) record.durationMs = event.durationMs
   return record
@@ -126,6 +129,7 @@ function shrink(record: FootprintTransactionRecord, chars: number, items: number
     truncated: true,
   }
   if (record.reason !== undefined) shrunk.reason = head(record.reason)
+  if (record.callers !== undefined) shrunk.callers = record.callers.slice(0, items).map(tail)
   return shrunk
 }
 
@@ -176,6 +180,9 @@ export function parseFootprintLine(text: string): FootprintRecord {
     if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) throw new FootprintFormatError(`"${field}" must be an array of strings`)
   }
   if (r.reason !== undefined) expectField(r, 'reason', 'string')
+  if (r.callers !== undefined && !(Array.isArray(r.callers) && r.callers.every((s) => typeof s === 'string'))) {
+    throw new FootprintFormatError('"callers" must be an array of strings')
+  }
   return r as unknown as FootprintTransactionRecord
 }
 

@@ -275,7 +275,10 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
    */
   reportCrossShard(outcome: TransactionOutcome, durationMs: number, level: 'warn' | 'debug'): void {
     const keys = this.services.settings.logKeyValues ? Object.fromEntries(this.loggedKeys) : undefined
-    this.services.reporter.report({ facts: () => this.facts(), policy: this.policy.name, reason: this.reason, outcome, durationMs, keys }, level)
+    this.services.reporter.report(
+      { facts: () => this.facts(), callers: () => this.originSite.callers, policy: this.policy.name, reason: this.reason, outcome, durationMs, keys },
+      level,
+    )
   }
 
   close(): void {

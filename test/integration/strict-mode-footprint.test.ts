@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { summarizeFootprints } from '../../src/cli/report-summary.js'
 import type { FootprintTransactionRecord } from '../../src/index.js'
 import { capturingLogger, createFoundation, type Foundation } from '../support/foundation-fixture.js'
+import { withTransaction } from '../support/with-transaction.js'
 
 let f: Foundation
 let dir: string
@@ -96,6 +97,32 @@ describe('footprint recording', () => {
       [3, { committed: 3 }],
       [1, { 'rolled back': 1 }],
     ])
+  })
+
+  it('records who called a helper that wraps db.transaction, and the report attributes to them with --helper', async () => {
+    const file = path.join(dir, 'helper-footprints.jsonl')
+    const db = f.open({ footprint: { file } })
+    const move = (tx: Parameters<Parameters<typeof withTransaction>[1]>[0]) =>
+      (async () => {
+        await tx('accounts').where({ id: 4 }).decrement('balance', 1)
+        await tx('accounts').where({ id: 1 }).increment('balance', 1)
+      })()
+    await withTransaction(db, move) // caller-one
+    await withTransaction(db, move) // caller-two
+    await withTransaction(db, move) // caller-two-again
+    await db.destroy()
+    const records = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as FootprintTransactionRecord)
+    expect(records.map((r) => r.origin.replace(/:\d+$/, ''))).toEqual(Array(3).fill(`test/support/with-transaction.ts:13`))
+    const here = 'test/integration/strict-mode-footprint.test.ts'
+    expect(records.map((r) => r.callers?.[0]?.split(':').slice(0, 2).join(':'))).toEqual(
+      ['// caller-one', '// caller-two', '// caller-two-again'].map((marker) => `${here}:${lineOf(marker)}`),
+    )
+
+    expect((await summarizeFootprints([file])).origins.map((o) => o.count)).toEqual([3])
+    const attributed = await summarizeFootprints([file], { helpers: ['test/support/with-transaction.ts'] })
+    expect(attributed.origins.map((o) => [o.origin.split(':').slice(0, 2).join(':'), o.count, o.via.map((v) => v.replace(/:\d+$/, ''))])).toEqual(
+      ['// caller-one', '// caller-two', '// caller-two-again'].map((marker) => [`${here}:${lineOf(marker)}`, 1, ['test/support/with-transaction.ts:13']]),
+    )
   })
 
   it('appends to an existing file, and two databases on one file write each transaction once', async () => {

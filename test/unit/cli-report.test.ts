@@ -47,10 +47,26 @@ function tx(origin: string, extra: Record<string, unknown> = {}): string {
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'shardtx-report-'))
-  // Two workers' files: bank.ts three times (one rolled back), orders.ts once, without a reason.
+  // Two workers' files: bank.ts three times (one rolled back); orders.ts once, ordered, which takes
+  // no reason; pay.ts once, warn without a reason.
   writeFileSync(
     file('a.jsonl'),
-    [tx('src/bank.ts:31:12'), tx('src/orders.ts:8:3', { policy: 'ordered', reason: undefined, tables: ['orders', 'ledger'] }), ''].join('\n'),
+    [
+      tx('src/bank.ts:31:12'),
+      tx('src/orders.ts:8:3', { policy: 'ordered', reason: undefined, tables: ['orders', 'ledger'] }),
+      tx('src/pay.ts:5:1', { reason: undefined }),
+      '',
+    ].join('\n'),
+  )
+  // A helper that wraps db.transaction, called from two places (and one call site recorded twice).
+  writeFileSync(
+    file('helper.jsonl'),
+    [
+      tx('src/db/with-tx.ts:4:10', { callers: ['src/a.ts:10:3', 'src/routes.ts:1:1'] }),
+      tx('src/db/with-tx.ts:4:10', { callers: ['src/a.ts:10:3'] }),
+      tx('src/db/with-tx.ts:4:10', { callers: ['src/b.ts:20:5'], policy: 'split', reason: undefined }),
+      '',
+    ].join('\n'),
   )
   writeFileSync(
     file('b.jsonl'),
@@ -77,8 +93,10 @@ describe.concurrent('shardtx report', () => {
     expect(lines[1]).toMatch(
       /^src\/bank\.ts:31:12\s+3\s+-80, 40-80, 80-\s+accounts\s+warn \(3\)\s+committed \(2\), rolled back \(1\)\s+https:\/\/tracker\.example\/PAY-7$/,
     )
-    expect(lines[2]).toMatch(/^src\/orders\.ts:8:3\s+1\s+-80, 80-\s+ledger, orders\s+ordered \(1\)\s+committed \(1\)\s+no reason \(1\)$/)
-    expect(result.stdout).toContain('\n4 cross-shard transactions from 2 origins (2 files)\n')
+    // ordered (and split) take no reason, so none is missing; a warn transaction without one is counted.
+    expect(lines[2]).toMatch(/^src\/orders\.ts:8:3\s+1\s+-80, 80-\s+ledger, orders\s+ordered \(1\)\s+committed \(1\)$/)
+    expect(lines[3]).toMatch(/^src\/pay\.ts:5:1\s+1\s+-80, 80-\s+accounts\s+warn \(1\)\s+committed \(1\)\s+no reason \(1\)$/)
+    expect(result.stdout).toContain('\n5 cross-shard transactions from 3 origins (2 files)\n')
     expect(result.stdout).toContain('Warning: the recording processes dropped 5 lines under backpressure; counts are incomplete.')
   })
 
@@ -86,7 +104,7 @@ describe.concurrent('shardtx report', () => {
     const result = await report([file('a.jsonl'), file('b.jsonl'), '--format', 'json'])
     expect(result.code).toBe(0)
     const summary = JSON.parse(result.stdout) as FootprintSummary
-    expect(summary.total).toBe(4)
+    expect(summary.total).toBe(5)
     expect(summary.dropped).toBe(5)
     expect(summary.origins[0]).toEqual({
       origin: 'src/bank.ts:31:12',
@@ -97,8 +115,20 @@ describe.concurrent('shardtx report', () => {
       outcomes: { committed: 2, 'rolled back': 1 },
       reasons: ['https://tracker.example/PAY-7'],
       withoutReason: 0,
+      via: [],
     })
-    expect(summary.origins[1]).toMatchObject({ origin: 'src/orders.ts:8:3', count: 1, reasons: [], withoutReason: 1 })
+    expect(summary.origins[1]).toMatchObject({ origin: 'src/orders.ts:8:3', count: 1, reasons: [], withoutReason: 0 })
+    expect(summary.origins[2]).toMatchObject({ origin: 'src/pay.ts:5:1', count: 1, reasons: [], withoutReason: 1 })
+  })
+
+  it('attributes transactions opened in a helper (--helper) to the lines that called it', { timeout: TIMEOUT }, async () => {
+    const plain = JSON.parse((await report([file('helper.jsonl'), '--format', 'json'])).stdout) as FootprintSummary
+    expect(plain.origins.map((o) => [o.origin, o.count])).toEqual([['src/db/with-tx.ts:4:10', 3]])
+    const result = await report([file('helper.jsonl'), '--helper', 'src/db/with-tx.ts'])
+    expect(result.code).toBe(0)
+    const lines = result.stdout.split('\n')
+    expect(lines[1]).toMatch(/^src\/a\.ts:10:3 \(via src\/db\/with-tx\.ts:4:10\)\s+2\s+/)
+    expect(lines[2]).toMatch(/^src\/b\.ts:20:5 \(via src\/db\/with-tx\.ts:4:10\)\s+1\s+.*split \(1\)\s+committed \(1\)$/)
   })
 
   it('says so when nothing was recorded, and exits 0', { timeout: TIMEOUT }, async () => {
