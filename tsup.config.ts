@@ -7,6 +7,9 @@ const shared: Options = {
   target: 'node20',
   // Peer dependencies stay external so the user's knex/mysql2 are the ones that run.
   external: ['knex', 'mysql2'],
+  // Classes keep their names: esbuild renames a class that refers to itself (UnroutableQueryError
+  // became _UnroutableQueryError), and util.inspect prints the constructor's name next to `name`.
+  keepNames: true,
 }
 
 // Two builds, one per module format, each cleaning only its own files (they run in parallel).

@@ -16,7 +16,9 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/compat/**/*.test.ts'],
+          // test/package builds, packs and installs the package: one at a time like the rest here,
+          // so it does not compete for the 2 cores with timing-sensitive database tests.
+          include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/compat/**/*.test.ts', 'test/package/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
