@@ -1,6 +1,6 @@
 /**
  * The "service" the split demo kills: runs split transfers between accounts 1 and 4 until it is
- * SIGKILLed, printing a dot per committed transfer. Started by examples/demo-section-2-split.ts.
+ * SIGKILLed, printing a dot per committed transfer. Started by examples/demo-section-5-split.ts.
  */
 import { createShardedDb } from '../src/index.js'
 

@@ -31,11 +31,11 @@ export interface DeadlockVictimOutcomeEvent {
  * ```
  */
 export function reportDeadlockOutcome(logger: ShardtxLogger, event: DeadlockVictimOutcomeEvent): void {
-  const retried = event.attempts > 1 ? `after ${event.attempts} attempts` : 'after 1 attempt (maxAttempts 1: no retry)'
+  const attempts = `${event.attempts} attempt${event.attempts === 1 ? '' : 's'} of ${event.maxAttempts}`
   logger.warn(
     event,
     event.outcome === 'retried and committed'
-      ? `shardtx: transaction from ${event.origin}, deadlock victim as ${event.victims.join(', ')}, was retried and committed ${retried}`
-      : `shardtx: transaction from ${event.origin}, deadlock victim as ${event.victims.join(', ')}, gave up ${retried} (${event.errorCode ?? 'error'}); the caller got the error`,
+      ? `shardtx: transaction from ${event.origin} (deadlock victim ${event.victims.join(', ')}) was retried and committed after ${attempts}`
+      : `shardtx: transaction from ${event.origin} (deadlock victim ${event.victims.join(', ')}) gave up after ${attempts}; the caller got ${event.errorCode ?? 'the error'}`,
   )
 }

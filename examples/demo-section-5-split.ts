@@ -5,10 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { ShardedDb } from '../src/index.js'
-import type { DemoShards } from './demo-support.js'
-
-type Ctx = { db: ShardedDb; shards: DemoShards; heading: (text: string) => void }
+import type { DemoContext, DemoShards } from './demo-support.js'
 
 async function totals(shards: DemoShards) {
   const [a] = await shards.query('-80', 'SELECT balance FROM accounts WHERE id = 1')
@@ -18,8 +15,8 @@ async function totals(shards: DemoShards) {
   return { a: Number(a.balance), b: Number(b.balance), debits: Number(l1.n), credits: Number(l4.n) }
 }
 
-export default async function splitSection({ db, shards, heading }: Ctx): Promise<void> {
-  heading("'split': one transaction per shard, with an intent log and recovery after a crash")
+export default async function splitSection({ db, shards, out }: DemoContext): Promise<string> {
+  out.heading("'split': one transaction per shard, with an intent log and recovery after a crash")
   const before = await totals(shards)
   await db.transaction(
     async (tx) => {
@@ -29,9 +26,9 @@ export default async function splitSection({ db, shards, heading }: Ctx): Promis
     { crossShard: 'split' },
   )
   const after = await totals(shards)
-  console.log(`  a split transfer of 5 from 1 to 4: balances ${before.a}/${before.b} -> ${after.a}/${after.b}, never two shards locked at once`)
+  out.line(`a split transfer of 5 from 1 to 4: balances ${before.a}/${before.b} -> ${after.a}/${after.b}, never two shards locked at once`)
 
-  console.log('  now a service doing split transfers (8 at a time) is killed with SIGKILL mid-flight ...')
+  out.line('now a service doing split transfers (8 at a time) is killed with SIGKILL mid-flight ...')
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./demo-split-child.ts', import.meta.url))], {
     env: { ...process.env, SHARDTX_DEMO_SHARDS: JSON.stringify(shards.shards) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -49,13 +46,14 @@ export default async function splitSection({ db, shards, heading }: Ctx): Promis
   child.kill('SIGKILL')
   await new Promise((resolve) => child.on('exit', resolve))
   const crashed = await totals(shards)
-  console.log(`  killed after ${committed} acknowledged transfers; debits ${crashed.debits} vs credits ${crashed.credits} on disk (plans in flight)`)
+  out.line(`killed after ${committed} acknowledged transfers; debits ${crashed.debits} vs credits ${crashed.credits} on disk (plans in flight)`)
 
   const report = await db.recover()
   const recovered = await totals(shards)
-  console.log(`  db.recover(): ${JSON.stringify({ recovered: report.recovered, failed: report.failed, stillPending: report.stillPending })}`)
-  console.log(
-    `  after recovery: debits ${recovered.debits} = credits ${recovered.credits}; ` +
+  out.line(`db.recover(): ${report.recovered} plans recovered, ${report.failed} failed, ${report.stillPending} still pending`)
+  out.line(
+    `after recovery: debits ${recovered.debits} = credits ${recovered.credits}; ` +
       `balance moved ${after.a - recovered.a} = ${recovered.b - after.b}; total ${recovered.a + recovered.b} (unchanged: ${after.a + after.b})`,
   )
+  return `'split': one transaction per shard; after a SIGKILL mid-flight, db.recover() finished ${report.recovered} plans exactly once (debits = credits).`
 }
