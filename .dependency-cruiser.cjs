@@ -9,7 +9,8 @@
  *   3  src/routing/ src/health/ src/deadlock/ src/logging/
  *   2  src/config/ src/knex/
  *   1  src/shared/
- *   tools: src/eslint/ (config and shared only), src/cli/ (eslint, config, shared)
+ *   tools: src/eslint/ (config and shared only), src/cli/ (eslint, config, shared, and the public
+ *          entry src/index.ts, which `shardtx migrate` loads as an application would)
  */
 const LAYERS = [
   ['shared'],
@@ -57,10 +58,17 @@ forbidden.push(
   },
   {
     name: 'no-import-of-wiring',
-    comment: 'src/sharded-db.ts and src/index.ts are the top: nothing in src/ imports them except index.ts.',
+    comment: 'src/sharded-db.ts and src/index.ts are the top: nothing in src/ imports them except index.ts, and the CLI the public entry (index.ts), as an application would.',
     severity: 'error',
-    from: { path: '^src/', pathNot: ['^src/index\\.ts$'] },
+    from: { path: '^src/', pathNot: ['^src/index\\.ts$', '^src/cli/'] },
     to: { path: '^src/(sharded-db|index)\\.ts$' },
+  },
+  {
+    name: 'cli-uses-public-entry-only',
+    comment: 'The CLI reaches the runtime through src/index.ts only, never src/sharded-db.ts.',
+    severity: 'error',
+    from: { path: '^src/cli/' },
+    to: { path: '^src/sharded-db\\.ts$' },
   },
   {
     name: 'eslint-rule-reads-config-only',
@@ -71,10 +79,10 @@ forbidden.push(
   },
   {
     name: 'cli-reads-config-only',
-    comment: 'The CLI may import only src/cli/, src/eslint/, src/config/ and src/shared/.',
+    comment: 'The CLI may import only src/cli/, src/eslint/, src/config/, src/shared/ and the public entry src/index.ts.',
     severity: 'error',
     from: { path: '^src/cli/' },
-    to: { path: '^src/', pathNot: ['^src/cli/', '^src/eslint/', '^src/config/', '^src/shared/'] },
+    to: { path: '^src/', pathNot: ['^src/cli/', '^src/eslint/', '^src/config/', '^src/shared/', '^src/index\\.ts$'] },
   },
   {
     name: 'only-knex-folder-imports-knex-runtime',

@@ -84,4 +84,4 @@ export {
   type MigrationReport,
   type ShardMigrationResult,
   type MigrationCommand,
-} from './migrate/shard-migrator.js'
+} from './knex/shard-migrator.js'

@@ -5,12 +5,14 @@ import { Argument, Option, type Command } from 'commander'
 import type { Knex } from 'knex'
 import type { ShardedDbOptions } from '../config/options.js'
 import { DEFAULT_CONFIG_NAMES, findDefaultConfig } from '../eslint/config-loader.js'
-import { describeMigrationError, MIGRATION_COMMANDS, ShardMigrationError, type MigrationCommand, type MigrationReport, type ShardMigrationResult } from '../migrate/shard-migrator.js'
+// The public entry, as an application uses it: the CLI reaches no other part of the runtime.
+import type { MigrationCommand, MigrationReport, ShardMigrationError, ShardMigrationResult } from '../index.js'
 
 /** Exit codes of `shardtx migrate`. */
 export const MIGRATE_EXIT = { ok: 0, failed: 1, usage: 2 } as const
 
 const FORMATS = ['text', 'json'] as const
+const COMMANDS = ['latest', 'rollback', 'status'] as const satisfies readonly MigrationCommand[]
 
 interface MigrateOptions {
   config?: string
@@ -42,7 +44,7 @@ export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
     .description('run knex migrations on every shard in canonical order, stopping at the first failure (exit 1), 2 on bad configuration')
-    .addArgument(new Argument('<command>', 'latest: run pending migrations; rollback: undo the last batch; status: list completed and pending').choices(MIGRATION_COMMANDS))
+    .addArgument(new Argument('<command>', 'latest: run pending migrations; rollback: undo the last batch; status: list completed and pending').choices(COMMANDS))
     .option(
       '--config <path>',
       `module whose default export is the createShardedDb options, plus an optional \`migrations\` (knex's migration config); default: the first of ${DEFAULT_CONFIG_NAMES.join(', ')} in the current directory`,
@@ -66,7 +68,7 @@ async function migrateCommand(command: MigrationCommand, opts: MigrateOptions): 
   }
   const migrations: Knex.MigratorConfig = { ...loaded.migrations, ...(opts.directory === undefined ? {} : { directory: opts.directory }) }
   // Loaded here, not at the top: `shardtx lint` and `report` need neither knex nor mysql2.
-  const { createShardedDb } = await import('../sharded-db.js')
+  const { createShardedDb } = await import('../index.js')
   let db
   try {
     db = createShardedDb(withoutBackgroundRecovery(loaded.options))
@@ -82,10 +84,12 @@ async function migrateCommand(command: MigrationCommand, opts: MigrateOptions): 
     process.stdout.write(opts.format === 'json' ? formatJson(report, loaded.shown) : formatText(report, loaded.shown))
     return MIGRATE_EXIT.ok
   } catch (err) {
-    if (!(err instanceof ShardMigrationError)) throw err
-    const report: MigrationReport = { command, shards: [...err.shards] }
+    // By code, not instanceof: the class is the public entry's, loaded above.
+    if ((err as { code?: unknown }).code !== 'SHARDTX_MIGRATION_FAILED') throw err
+    const failure = err as ShardMigrationError
+    const report: MigrationReport = { command, shards: [...failure.shards] }
     process.stdout.write(opts.format === 'json' ? formatJson(report, loaded.shown) : formatText(report, loaded.shown))
-    process.stderr.write(`shardtx migrate: ${err.message}\n`)
+    process.stderr.write(`shardtx migrate: ${failure.message}\n`)
     return MIGRATE_EXIT.failed
   } finally {
     await db.destroy()
@@ -155,7 +159,7 @@ function formatText(report: MigrationReport, configFile: string): string {
 
 function describeShard(command: MigrationCommand, s: ShardMigrationResult): string {
   if (s.status === 'skipped') return 'not attempted (an earlier shard failed)'
-  if (s.status === 'failed') return `FAILED: ${describeMigrationError(s.error)}`
+  if (s.status === 'failed') return `FAILED: ${s.message}`
   if (command === 'status') {
     const pending = s.pending ?? []
     return pending.length === 0 ? `up to date (${s.completed?.length ?? 0} completed)` : `${pending.length} pending: ${pending.join(', ')} (${s.completed?.length ?? 0} completed)`
@@ -166,6 +170,7 @@ function describeShard(command: MigrationCommand, s: ShardMigrationResult): stri
 }
 
 function formatJson(report: MigrationReport, configFile: string): string {
-  const shards = report.shards.map(({ error, ...rest }) => (error === undefined ? rest : { ...rest, error: describeMigrationError(error) }))
+  // `message` says what the error object would (it does not survive JSON.stringify).
+  const shards = report.shards.map(({ error: _error, ...rest }) => rest)
   return `${JSON.stringify({ command: report.command, configFile, shards }, null, 2)}\n`
 }

@@ -17,6 +17,7 @@ export function errorSamples(mod: typeof Shardtx): [exportName: string, error: E
   const cause = new Error('sample cause')
   const samples: [string, Error][] = [
     ['ShardtxError', new mod.ShardtxError('SHARDTX_SAMPLE', 'sample')],
+    ['TransactionError', new mod.TransactionError('SHARDTX_SAMPLE', 'sample', facts)],
     ['CrossShardTransactionError', new mod.CrossShardTransactionError({ ...facts, statementOrigin: origin, newShard: '80-', newTable: 'accounts' })],
     ['ReasonRequiredError', new mod.ReasonRequiredError(origin)],
     ['PartialCommitError', new mod.PartialCommitError({ ...facts, committedShards: ['-80'], uncommittedShards: ['80-'], failedShard: '80-' }, cause)],

@@ -3,7 +3,7 @@ import { expectPlainObject } from '../shared/validators.js'
 import { ShardtxError } from '../shared/errors.js'
 
 /** The three commands of `db.migrate` and `shardtx migrate`. */
-export const MIGRATION_COMMANDS = ['latest', 'rollback', 'status'] as const
+const MIGRATION_COMMANDS = ['latest', 'rollback', 'status'] as const
 export type MigrationCommand = (typeof MIGRATION_COMMANDS)[number]
 
 /** What happened on one shard. */
@@ -21,6 +21,8 @@ export interface ShardMigrationResult {
   pending?: string[]
   /** The shard's error, when `status` is `failed`. */
   error?: unknown
+  /** The same error in one line (its code and message), when `status` is `failed`. */
+  message?: string
 }
 
 /** One result per shard, in canonical order. */
@@ -154,7 +156,7 @@ export function createShardedMigrator(shardNames: () => readonly string[], shard
         results.push({ shard, status: 'done', ...(await step(shardKnex(shard).migrate, checked)) })
       } catch (error) {
         failed = true
-        results.push({ shard, status: 'failed', error })
+        results.push({ shard, status: 'failed', error, message: describeMigrationError(error) })
       }
     }
     if (failed) throw new ShardMigrationError(command, results)
