@@ -75,6 +75,7 @@ describe('strict mode end to end: sample app suite -> footprint file -> shardtx 
       outcomes: { committed: 1, 'rolled back': 1 },
       reasons: ['https://tracker.example/BANK-12'],
       withoutReason: 0,
+      via: [], // no --helper given
     })
     expect(summary.total).toBe(2)
     expect(summary.dropped).toBe(0)
