@@ -1,5 +1,5 @@
 import type { ShardConnection } from './options.js'
-import { describeValue, expectInteger, expectKnownKeys, expectPlainObject, fail } from '../shared/validators.js'
+import { expectInteger, expectKnownKeys, expectPlainObject, fail } from '../shared/validators.js'
 
 /** The mysql2 connection fields shardtx passes to knex for one shard. */
 export interface ConnectionSettings {

@@ -3,8 +3,7 @@ import { expectPlainObject } from '../shared/validators.js'
 import { ShardtxError } from '../shared/errors.js'
 
 /** The three commands of `db.migrate` and `shardtx migrate`. */
-const MIGRATION_COMMANDS = ['latest', 'rollback', 'status'] as const
-export type MigrationCommand = (typeof MIGRATION_COMMANDS)[number]
+export type MigrationCommand = 'latest' | 'rollback' | 'status'
 
 /** What happened on one shard. */
 export interface ShardMigrationResult {
