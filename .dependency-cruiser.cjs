@@ -12,13 +12,7 @@
  *   tools: src/eslint/ (config and shared only), src/cli/ (eslint, config, shared, and the public
  *          entry src/index.ts, which `shardtx migrate` loads as an application would)
  */
-const LAYERS = [
-  ['shared'],
-  ['config', 'knex'],
-  ['routing', 'health', 'deadlock', 'logging'],
-  ['transaction'],
-  ['policies'],
-]
+const LAYERS = [['shared'], ['config', 'knex'], ['routing', 'health', 'deadlock', 'logging'], ['transaction'], ['policies']]
 
 /** Folders an import from `folder` may reach, besides its own. */
 function allowedBelow(index) {
@@ -58,7 +52,8 @@ forbidden.push(
   },
   {
     name: 'no-import-of-wiring',
-    comment: 'src/sharded-db.ts and src/index.ts are the top: nothing in src/ imports them except index.ts, and the CLI the public entry (index.ts), as an application would.',
+    comment:
+      'src/sharded-db.ts and src/index.ts are the top: nothing in src/ imports them except index.ts, and the CLI the public entry (index.ts), as an application would.',
     severity: 'error',
     from: { path: '^src/', pathNot: ['^src/index\\.ts$', '^src/cli/'] },
     to: { path: '^src/(sharded-db|index)\\.ts$' },

@@ -123,8 +123,7 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
     seconds = (performance.now() - started) / 1000 // the transfers only, not the teardown below
     nodeCpuMs = nodeCpuMsSince(cpuBefore)
     const serverCpuAfter = processCpuMs(serverPid)
-    serverCpuMs =
-      serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore
+    serverCpuMs = serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore
     statements = (await questions(admin)) - questionsBefore - 1 // the reading's own SHOW STATUS
   } finally {
     await admin.end()
@@ -152,7 +151,10 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
     statementsPerTransfer: attempted === 0 ? 0 : statements / attempted,
     nodeCpuMsPerTransfer: attempted === 0 ? 0 : nodeCpuMs / attempted,
     serverCpuMsPerTransfer: serverCpuMs === undefined || attempted === 0 ? undefined : serverCpuMs / attempted,
-    failures: [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${n}x ${m}`),
+    failures: [...failures]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([m, n]) => `${n}x ${m}`),
   }
 }
 

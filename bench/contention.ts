@@ -58,7 +58,9 @@ const options = {
   warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup),
 }
 const rounds = positive('rounds', values.rounds)
-const rows = WORKLOADS.filter((w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE || w.name === FLOOR_TWO_SHARDS || w.name === FLOOR_ONE_SHARD)
+const rows = WORKLOADS.filter(
+  (w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE || w.name === FLOOR_TWO_SHARDS || w.name === FLOOR_ONE_SHARD,
+)
 
 function positive(name: string, value: string): number {
   const n = Number(value)
@@ -69,7 +71,10 @@ function positive(name: string, value: string): number {
 async function main(): Promise<void> {
   const server = await serverFacts()
   console.log(
-    `bench/contention: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${server}, ` +
+    `bench/contention: ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, ${server}, ` +
       `${options.workers} workers, ${options.transfers} transfers per row after ${options.warmup} unmeasured, ${rounds} rounds (medians shown), ${accountCounts.join(' and ')} accounts per shard, ` +
       `naive rows bounded to ${options.boundMs / 1000} s with innodb_lock_wait_timeout = ${NAIVE_LOCK_WAIT_SECONDS} s\n`,
   )
@@ -94,7 +99,12 @@ async function main(): Promise<void> {
   const medians = medianRounds(byRound)
   console.log(table(medians, byRound))
   console.log('\n' + floorTable(medians))
-  console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  console.log(
+    `\nload average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  )
 }
 
 const sameSetting = (a: RowResult, b: RowResult) => a.shards === b.shards && a.accountsPerShard === b.accountsPerShard

@@ -38,7 +38,11 @@ const IDLE_PER_ROUND = Number(values['idle-per-round'])
 const CLIENTS = Number(values.clients)
 const TABLES = { accounts: { shardKey: 'id' }, ledger: { shardKey: 'account_id' } } as const
 
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ')
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')
 
 /** One induced deadlock; returns the resolution latency in ms (cycle formed -> survivor unblocked). */
 async function oneDeadlock(db: ShardedDb, a: number, b: number): Promise<number> {
@@ -56,13 +60,21 @@ async function oneDeadlock(db: ShardedDb, a: number, b: number): Promise<number>
     })
   const results = await Promise.allSettled([side(a, b), side(b, a)])
   const failed = results.filter((r) => r.status === 'rejected')
-  if (failed.length !== 1) throw new Error(`expected exactly one victim, got ${failed.length}: ${failed.map((r) => String((r as PromiseRejectedResult).reason)).join('; ')}`)
+  if (failed.length !== 1)
+    throw new Error(`expected exactly one victim, got ${failed.length}: ${failed.map((r) => String((r as PromiseRejectedResult).reason)).join('; ')}`)
   return unblockedAt - formedAt
 }
 
 async function latency(shards: Awaited<ReturnType<typeof createTestShards>>): Promise<void> {
   const events: DistributedDeadlockEvent[] = []
-  const logger = { error() {}, info() {}, debug() {}, warn: (obj: object) => { if ((obj as { event?: string }).event === 'shardtx.distributed_deadlock') events.push(obj as DistributedDeadlockEvent) } }
+  const logger = {
+    error() {},
+    info() {},
+    debug() {},
+    warn: (obj: object) => {
+      if ((obj as { event?: string }).event === 'shardtx.distributed_deadlock') events.push(obj as DistributedDeadlockEvent)
+    },
+  }
   const db = createShardedDb({ shards: shards.shards, tables: TABLES, crossShard: 'warn', retry: { maxAttempts: 1 }, logger })
   const [[a], [b]] = [...keysPerShard(db, 1).values()] as [[number], [number]]
   const resolution = new LatencyRecorder()
@@ -73,9 +85,15 @@ async function latency(shards: Awaited<ReturnType<typeof createTestShards>>): Pr
   const stats = db.deadlockStats()
   await db.destroy()
   console.log(`\n1. Latency over ${DEADLOCKS} induced two-shard deadlocks (${((performance.now() - started) / 1000).toFixed(1)} s; load average now ${load()})`)
-  console.log(`   resolution (cycle formed -> survivor unblocked): p50 ${formatMs(resolution.percentile(50))}, p99 ${formatMs(resolution.percentile(99))}, max ${formatMs(resolution.percentile(100))}`)
-  console.log(`   detection (oldest wait start -> decision):      p50 ${formatMs(detection.percentile(50))}, p99 ${formatMs(detection.percentile(99))}, max ${formatMs(detection.percentile(100))}`)
-  console.log(`   detector: ${stats.detections} detections, ${stats.victimsKilledLocally} victims rolled back, ${stats.rounds} rounds, ${stats.reads} reads, ${stats.readErrors} read errors`)
+  console.log(
+    `   resolution (cycle formed -> survivor unblocked): p50 ${formatMs(resolution.percentile(50))}, p99 ${formatMs(resolution.percentile(99))}, max ${formatMs(resolution.percentile(100))}`,
+  )
+  console.log(
+    `   detection (oldest wait start -> decision):      p50 ${formatMs(detection.percentile(50))}, p99 ${formatMs(detection.percentile(99))}, max ${formatMs(detection.percentile(100))}`,
+  )
+  console.log(
+    `   detector: ${stats.detections} detections, ${stats.victimsKilledLocally} victims rolled back, ${stats.rounds} rounds, ${stats.reads} reads, ${stats.readErrors} read errors`,
+  )
 }
 
 async function idleCost(shards: Awaited<ReturnType<typeof createTestShards>>): Promise<void> {
@@ -91,16 +109,18 @@ async function idleCost(shards: Awaited<ReturnType<typeof createTestShards>>): P
   const round = async (db: ShardedDb, recorder: LatencyRecorder): Promise<number> => {
     const started = performance.now()
     let next = 0
-    await Promise.all(accounts.map(async (id) => {
-      while (next++ < IDLE_PER_ROUND) {
-        const t0 = performance.now()
-        await db.transaction(async (tx) => {
-          await tx('accounts').where({ id }).increment('balance', 1)
-          await tx('ledger').insert({ transfer_id: `i${++seq}`, account_id: id, amount: 1 })
-        })
-        recorder.record(performance.now() - t0)
-      }
-    }))
+    await Promise.all(
+      accounts.map(async (id) => {
+        while (next++ < IDLE_PER_ROUND) {
+          const t0 = performance.now()
+          await db.transaction(async (tx) => {
+            await tx('accounts').where({ id }).increment('balance', 1)
+            await tx('ledger').insert({ transfer_id: `i${++seq}`, account_id: id, amount: 1 })
+          })
+          recorder.record(performance.now() - t0)
+        }
+      }),
+    )
     return performance.now() - started
   }
   const rec = { on: new LatencyRecorder(), off: new LatencyRecorder() }
@@ -113,12 +133,18 @@ async function idleCost(shards: Awaited<ReturnType<typeof createTestShards>>): P
   const tps = (side: 'on' | 'off') => (IDLE_ROUNDS * IDLE_PER_ROUND) / (elapsed[side] / 1000)
   const stats = dbs.on.deadlockStats()
   await Promise.all([dbs.on.destroy(), dbs.off.destroy()])
-  console.log(`\n2. Idle cost: ${IDLE_ROUNDS} interleaved rounds x ${IDLE_PER_ROUND} single-shard transactions (UPDATE + INSERT), ${CLIENTS} clients, nothing waits (load average now ${load()})`)
+  console.log(
+    `\n2. Idle cost: ${IDLE_ROUNDS} interleaved rounds x ${IDLE_PER_ROUND} single-shard transactions (UPDATE + INSERT), ${CLIENTS} clients, nothing waits (load average now ${load()})`,
+  )
   for (const side of ['off', 'on'] as const) {
-    console.log(`   detection ${side.padEnd(3)}: ${tps(side).toFixed(0).padStart(6)} tx/s, p50 ${formatMs(rec[side].percentile(50))}, p99 ${formatMs(rec[side].percentile(99))}`)
+    console.log(
+      `   detection ${side.padEnd(3)}: ${tps(side).toFixed(0).padStart(6)} tx/s, p50 ${formatMs(rec[side].percentile(50))}, p99 ${formatMs(rec[side].percentile(99))}`,
+    )
   }
   console.log(`   ratio on/off: throughput ${(tps('on') / tps('off')).toFixed(3)}, p50 latency ${(rec.on.percentile(50) / rec.off.percentile(50)).toFixed(3)}`)
-  console.log(`   detector with detection on: ${stats.rounds} rounds, ${stats.reads} reads, ${stats.detections} detections (a round runs only for a statement still running after waitThresholdMs)`)
+  console.log(
+    `   detector with detection on: ${stats.rounds} rounds, ${stats.reads} reads, ${stats.detections} detections (a round runs only for a statement still running after waitThresholdMs)`,
+  )
 }
 
 async function main(): Promise<void> {

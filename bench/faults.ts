@@ -85,7 +85,17 @@ async function main() {
       }
       console.log(
         `  failed shards: ${failed.length} failures (${unexpected} not ShardUnavailableError/StatementTimeoutError), ` +
-          `p50 ${fmt(percentile(failed.map((r) => r.ms), 50))}, p99 ${fmt(percentile(failed.map((r) => r.ms), 99))}, max ${fmt(Math.max(0, ...failed.map((r) => r.ms)))}`,
+          `p50 ${fmt(
+            percentile(
+              failed.map((r) => r.ms),
+              50,
+            ),
+          )}, p99 ${fmt(
+            percentile(
+              failed.map((r) => r.ms),
+              99,
+            ),
+          )}, max ${fmt(Math.max(0, ...failed.map((r) => r.ms)))}`,
       )
       for (const [shard, t] of Object.entries(result.timeline)) {
         const how = shard === KILL ? 'SIGKILL' : 'SIGSTOP'
@@ -95,8 +105,10 @@ async function main() {
             `first transaction committed ${fmt(t.firstSuccessEndAt === undefined ? undefined : t.firstSuccessEndAt - t.restoredAt!)} after restore`,
         )
       }
-      console.log(`  bank: total ${check.total === check.expectedTotal ? 'conserved' : `WRONG (${check.total} != ${check.expectedTotal})`}, ` +
-        `${check.brokenTransfers.length} broken transfers, workers drained in ${fmt(result.drainMs)}\n`)
+      console.log(
+        `  bank: total ${check.total === check.expectedTotal ? 'conserved' : `WRONG (${check.total} != ${check.expectedTotal})`}, ` +
+          `${check.brokenTransfers.length} broken transfers, workers drained in ${fmt(result.drainMs)}\n`,
+      )
     } finally {
       await bank.db.destroy()
       await shards.drop()

@@ -51,11 +51,7 @@ const BODIES: Record<string, { crossShard: boolean; body: (i: number) => string[
   },
   loop: {
     crossShard: true,
-    body: () => [
-      `    for (const userId of userIds) {`,
-      `      await tx('notifications').insert({ user_id: userId, body: 'hello' })`,
-      `    }`,
-    ],
+    body: () => [`    for (const userId of userIds) {`, `      await tx('notifications').insert({ user_id: userId, body: 'hello' })`, `    }`],
   },
   helper: {
     crossShard: true,
@@ -144,7 +140,12 @@ async function main(): Promise<void> {
       lineCount += text.split('\n').length - 1
       writeFileSync(path.join(dir, `file${String(i).padStart(4, '0')}.ts`), text)
     }
-    console.log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`)
+    console.log(
+      `load average before: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} on ${os.cpus().length} CPUs`,
+    )
     console.log(`generated ${FILES} files, ${lineCount} lines (${(lineCount / FILES).toFixed(0)} per file), ${expected} expected findings, in ${dir}`)
 
     // Warm-up: module loading and JIT, so round 1 isn't charged for them.
@@ -183,12 +184,19 @@ async function main(): Promise<void> {
     const lint = median(lintTimes)
     const base = median(baseTimes)
     console.log('')
-    console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`)
+    console.log(
+      `load average at the end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} on ${os.cpus().length} CPUs`,
+    )
     console.log(`| run (median of ${ROUNDS}) | wall s | files/s | cpu s |`)
     console.log('|---|---|---|---|')
     console.log(`| ESLint, TS parser, no rules (baseline) | ${base.toFixed(2)} | ${(FILES / base).toFixed(0)} | ${median(baseCpu).toFixed(2)} |`)
     console.log(`| shardtx lint (runLint, CLI code path) | ${lint.toFixed(2)} | ${(FILES / lint).toFixed(0)} | ${median(lintCpu).toFixed(2)} |`)
-    console.log(`ratio lint/baseline: ${(lint / base).toFixed(2)}x wall, ${(median(lintCpu) / median(baseCpu)).toFixed(2)}x cpu; target < 10 s for ${FILES} files: ${lint < 10 ? 'met' : 'NOT met'}`)
+    console.log(
+      `ratio lint/baseline: ${(lint / base).toFixed(2)}x wall, ${(median(lintCpu) / median(baseCpu)).toFixed(2)}x cpu; target < 10 s for ${FILES} files: ${lint < 10 ? 'met' : 'NOT met'}`,
+    )
   } finally {
     if (!values.keep) rmSync(dir, { recursive: true, force: true })
   }

@@ -63,8 +63,7 @@ async function main() {
   const sides = {
     knex: (work: (typeof WORKLOADS)[string], a: { id: number; shard: string }) =>
       plain.get(a.shard)!.transaction((trx) => work(trx as unknown as Tx, a.id, ++seq)),
-    shardtx: (work: (typeof WORKLOADS)[string], a: { id: number; shard: string }) =>
-      db.transaction((tx) => work(tx as unknown as Tx, a.id, ++seq)),
+    shardtx: (work: (typeof WORKLOADS)[string], a: { id: number; shard: string }) => db.transaction((tx) => work(tx as unknown as Tx, a.id, ++seq)),
   }
 
   console.log(`bench/overhead: ${ROUNDS} rounds x ${PER_ROUND} transactions per side and workload, ${CLIENTS} clients, node ${process.version}`)

@@ -39,7 +39,8 @@ const before: Router | undefined =
 
 const SHAPES: Record<string, () => Knex.QueryBuilder> = {
   'update by key': () => knex('accounts').where({ id: 42 }).update({ balance: 1 }),
-  'co-located join': () => knex('orders').join('customers', 'customers.id', 'orders.customer_id').where('orders.customer_id', 42).select('orders.id', 'customers.name'),
+  'co-located join': () =>
+    knex('orders').join('customers', 'customers.id', 'orders.customer_id').where('orders.customer_id', 42).select('orders.id', 'customers.name'),
   'reference join + IN subquery': () =>
     knex('customers')
       .join('countries', 'countries.code', 'customers.country')

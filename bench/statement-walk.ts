@@ -22,7 +22,11 @@ const db = createShardedDb({
   split: { recoverOnStart: false },
 })
 try {
-  for (const s of db.shardNames) await db.shard(s).schema.createTable('accounts', (t) => { t.bigInteger('id').primary(); t.integer('balance') })
+  for (const s of db.shardNames)
+    await db.shard(s).schema.createTable('accounts', (t) => {
+      t.bigInteger('id').primary()
+      t.integer('balance')
+    })
   await db.shard(db.shardOf('accounts', 1)).table('accounts').insert({ id: 1, balance: 0 })
   const session = new Session()
   session.connect()

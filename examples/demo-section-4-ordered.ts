@@ -33,8 +33,11 @@ export default async function orderedSection({ db, shards, out }: DemoContext): 
     out.line('taken without waiting (A had it), so B rolled back and ran again with both rows locked in order, -80 first.')
   }
   const rows = await db.transaction((tx) => tx('accounts').whereIn('id', [1, 4]).select('id', 'balance'))
-  const ledger = (await shards.query('-80', "SELECT COUNT(*) AS n FROM ledger WHERE transfer_id LIKE 'ordered-%'"))[0].n +
+  const ledger =
+    (await shards.query('-80', "SELECT COUNT(*) AS n FROM ledger WHERE transfer_id LIKE 'ordered-%'"))[0].n +
     (await shards.query('80-', "SELECT COUNT(*) AS n FROM ledger WHERE transfer_id LIKE 'ordered-%'"))[0].n
-  out.line(`balances afterwards: ${rows.map((r: { id: number; balance: number }) => `id ${r.id} = ${r.balance}`).join(", ")}; ledger rows: ${ledger} (two per transfer)`)
+  out.line(
+    `balances afterwards: ${rows.map((r: { id: number; balance: number }) => `id ${r.id} = ${r.balance}`).join(', ')}; ledger rows: ${ledger} (two per transfer)`,
+  )
   return `'ordered': opposing cross-shard transfers both committed in ${Math.round(performance.now() - started)} ms, no deadlock possible (locks taken -80 first).`
 }

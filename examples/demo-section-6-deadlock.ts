@@ -44,7 +44,7 @@ export default async function deadlockSection({ db, shards, out }: DemoContext):
   out.line('Transfer A locks account 1 (shard -80), then wants account 4 (shard 80-); transfer B does the opposite.')
   out.line('Each shard sees one ordinary lock wait and no cycle: without shardtx both would wait 50 s for innodb_lock_wait_timeout.')
 
-  out.line('With retries off ({ maxAttempts: 1 }), the application sees the victim\'s error:')
+  out.line("With retries off ({ maxAttempts: 1 }), the application sees the victim's error:")
   const once = opposingTransfers(db, { maxAttempts: 1 })
   for (const [i, result] of (await once.settled).entries()) {
     const name = i === 0 ? 'A' : 'B'
@@ -63,12 +63,16 @@ export default async function deadlockSection({ db, shards, out }: DemoContext):
   const started = performance.now()
   const retried = opposingTransfers(db, {})
   const outcomes = (await retried.settled).map((r) => r.status)
-  out.line(`transfers ${outcomes.join(' and ')} after ${Math.round(performance.now() - started)} ms: A in ${retried.attempts.A} attempt(s), B in ${retried.attempts.B}`)
+  out.line(
+    `transfers ${outcomes.join(' and ')} after ${Math.round(performance.now() - started)} ms: A in ${retried.attempts.A} attempt(s), B in ${retried.attempts.B}`,
+  )
 
   const stats = db.deadlockStats()
   out.line(`db.deadlockStats(): ${stats.detections} deadlocks found, ${stats.victimsKilledLocally} victims rolled back, ${stats.reads} lock-view reads`)
   const [a] = await shards.query('-80', 'SELECT balance FROM accounts WHERE id = 1')
   const [b] = await shards.query('80-', 'SELECT balance FROM accounts WHERE id = 4')
-  out.line(`balances afterwards: id 1 = ${a.balance}, id 4 = ${b.balance} (each committed transfer applied exactly once, the victim of the first pair not at all)`)
+  out.line(
+    `balances afterwards: id 1 = ${a.balance}, id 4 = ${b.balance} (each committed transfer applied exactly once, the victim of the first pair not at all)`,
+  )
   return `Deadlock detection: a cross-shard cycle no server can see was broken in about ${Math.round(performance.now() - started)} ms instead of 50 s; with retries on, both transfers committed.`
 }

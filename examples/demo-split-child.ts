@@ -19,7 +19,10 @@ await Promise.all(
         async (tx) => {
           await tx('accounts').where({ id: 1 }).decrement('balance', 1)
           await tx('accounts').where({ id: 4 }).increment('balance', 1)
-          await tx('ledger').insert([{ transfer_id: id, account_id: 1, amount: -1 }, { transfer_id: id, account_id: 4, amount: 1 }])
+          await tx('ledger').insert([
+            { transfer_id: id, account_id: 1, amount: -1 },
+            { transfer_id: id, account_id: 4, amount: 1 },
+          ])
         },
         { crossShard: 'split', idempotencyKey: id },
       )

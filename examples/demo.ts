@@ -16,7 +16,9 @@ import { DEMO_MIGRATIONS, demoOutput, dropDemoDatabases, prepareDemoShards, type
 const USAGE = 'usage: npm run demo [-- --json | --clean]'
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, clean: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    options: { json: { type: 'boolean', default: false }, clean: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+  })
   if (values.help) {
     console.log(USAGE)
     return
@@ -37,7 +39,9 @@ async function main(): Promise<void> {
   const summary: string[] = []
   try {
     const migrated = await db.migrate.latest({ directory: DEMO_MIGRATIONS })
-    out.line(`db.migrate.latest() created the tables on every shard: ${migrated.shards.map((s) => `${s.shard} ran ${s.migrations!.length} migration`).join(', ')}`)
+    out.line(
+      `db.migrate.latest() created the tables on every shard: ${migrated.shards.map((s) => `${s.shard} ran ${s.migrations!.length} migration`).join(', ')}`,
+    )
     for (const section of await loadSections()) summary.push(await section({ db, shards, out }))
   } finally {
     await db.destroy()

@@ -78,10 +78,4 @@ export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './policies/split/inten
 // Helpers.
 export { keyrangeNames } from './routing/keyrange-names.js'
 export type { DeadlockVictimOutcomeEvent } from './logging/deadlock-outcome.js'
-export {
-  ShardMigrationError,
-  type ShardedMigrator,
-  type MigrationReport,
-  type ShardMigrationResult,
-  type MigrationCommand,
-} from './knex/shard-migrator.js'
+export { ShardMigrationError, type ShardedMigrator, type MigrationReport, type ShardMigrationResult, type MigrationCommand } from './knex/shard-migrator.js'

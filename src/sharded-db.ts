@@ -205,7 +205,10 @@ class ShardedDbImpl implements ShardedDb {
   readonly #recovery: RecoveryScheduler
   #knex: Knex | undefined
   #destroyed = false
-  readonly migrate: ShardedMigrator = createShardedMigrator(() => this.shardNames, (name) => this.shard(name))
+  readonly migrate: ShardedMigrator = createShardedMigrator(
+    () => this.shardNames,
+    (name) => this.shard(name),
+  )
 
   constructor(config: ResolvedConfig<ShardMap>) {
     this.#config = config
@@ -249,7 +252,15 @@ class ShardedDbImpl implements ShardedDb {
     this.#policies = new Map<CrossShardPolicyName, AnyCrossShardPolicy>([
       ['reject', rejectPolicy],
       ['warn', warnPolicy],
-      ['ordered', createOrderedPolicy({ tables: config.tables, shardOf: (table, key) => router.shardOf(table, key), logger, warningsIntervalMs: config.warnings.intervalMs })],
+      [
+        'ordered',
+        createOrderedPolicy({
+          tables: config.tables,
+          shardOf: (table, key) => router.shardOf(table, key),
+          logger,
+          warningsIntervalMs: config.warnings.intervalMs,
+        }),
+      ],
       ['split', createSplitPolicy(this.#split)],
     ])
     const compileClient = clientOf(createCompileOnlyKnex())
@@ -319,7 +330,11 @@ class ShardedDbImpl implements ShardedDb {
   get knex(): Knex {
     return (this.#knex ??= createRoutedKnex(this.#services.compileClient, {
       statement: (statement, site) =>
-        this.#transaction((tx: ShardedTransaction) => (tx.client as KnexClientLike).runner(statement).run(), undefined, site ?? new CallSite(this.#transaction)),
+        this.#transaction(
+          (tx: ShardedTransaction) => (tx.client as KnexClientLike).runner(statement).run(),
+          undefined,
+          site ?? new CallSite(this.#transaction),
+        ),
       transaction: (container, config) => this.#transaction(container, config, new CallSite(this.#transaction, 6)),
     }))
   }
@@ -329,7 +344,9 @@ class ShardedDbImpl implements ShardedDb {
     if (this.#destroyed) return Promise.reject(new Error('db.transaction() called after db.destroy(); create a new ShardedDb.'))
     const manual = first === undefined || first === null || (typeof first === 'object' && second === undefined)
     if (!manual && typeof first !== 'function') {
-      return Promise.reject(new TypeError(`Expected the first argument of db.transaction() to be a function (tx) => Promise, or transaction options, got ${typeof first}`))
+      return Promise.reject(
+        new TypeError(`Expected the first argument of db.transaction() to be a function (tx) => Promise, or transaction options, got ${typeof first}`),
+      )
     }
     let resolved
     try {

@@ -44,7 +44,9 @@ export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
     .description('run knex migrations on every shard in canonical order, stopping at the first failure (exit 1), 2 on bad configuration')
-    .addArgument(new Argument('<command>', 'latest: run pending migrations; rollback: undo the last batch; status: list completed and pending').choices(COMMANDS))
+    .addArgument(
+      new Argument('<command>', 'latest: run pending migrations; rollback: undo the last batch; status: list completed and pending').choices(COMMANDS),
+    )
     .option(
       '--config <path>',
       `module whose default export is the createShardedDb options, plus an optional \`migrations\` (knex's migration config); default: the first of ${DEFAULT_CONFIG_NAMES.join(', ')} in the current directory`,
@@ -80,7 +82,11 @@ async function migrateCommand(command: MigrationCommand, opts: MigrateOptions): 
   }
   try {
     const report =
-      command === 'latest' ? await db.migrate.latest(migrations) : command === 'rollback' ? await db.migrate.rollback(migrations, opts.all === true) : await db.migrate.status(migrations)
+      command === 'latest'
+        ? await db.migrate.latest(migrations)
+        : command === 'rollback'
+          ? await db.migrate.rollback(migrations, opts.all === true)
+          : await db.migrate.status(migrations)
     process.stdout.write(opts.format === 'json' ? formatJson(report, loaded.shown) : formatText(report, loaded.shown))
     return MIGRATE_EXIT.ok
   } catch (err) {
@@ -138,14 +144,18 @@ async function loadMigrateConfig(cwd: string, file: string | undefined): Promise
     throw new MigrateUsageError(`cannot load ${shown}: ${(err as Error).message.split('\n')[0]}`)
   }
   if (loaded === null || typeof loaded !== 'object' || Array.isArray(loaded)) {
-    throw new MigrateUsageError(`${shown} must export the createShardedDb options object as its default export, got ${loaded === null ? 'null' : typeof loaded}`)
+    throw new MigrateUsageError(
+      `${shown} must export the createShardedDb options object as its default export, got ${loaded === null ? 'null' : typeof loaded}`,
+    )
   }
   const { migrations, ...options } = loaded as Record<string, unknown>
   if (options.shards === undefined) {
     throw new MigrateUsageError(`${shown} has no \`shards\`: shardtx migrate needs the createShardedDb options ({ shards, tables }) to reach every shard.`)
   }
   if (migrations !== undefined && (migrations === null || typeof migrations !== 'object' || Array.isArray(migrations))) {
-    throw new MigrateUsageError(`Expected \`migrations\` in ${shown} to be knex's migration config object ({ directory, tableName, ... }), got ${migrations === null ? 'null' : typeof migrations}`)
+    throw new MigrateUsageError(
+      `Expected \`migrations\` in ${shown} to be knex's migration config object ({ directory, tableName, ... }), got ${migrations === null ? 'null' : typeof migrations}`,
+    )
   }
   return { shown, options, migrations: (migrations ?? {}) as Knex.MigratorConfig }
 }
@@ -162,7 +172,9 @@ function describeShard(command: MigrationCommand, s: ShardMigrationResult): stri
   if (s.status === 'failed') return `FAILED: ${s.message}`
   if (command === 'status') {
     const pending = s.pending ?? []
-    return pending.length === 0 ? `up to date (${s.completed?.length ?? 0} completed)` : `${pending.length} pending: ${pending.join(', ')} (${s.completed?.length ?? 0} completed)`
+    return pending.length === 0
+      ? `up to date (${s.completed?.length ?? 0} completed)`
+      : `${pending.length} pending: ${pending.join(', ')} (${s.completed?.length ?? 0} completed)`
   }
   const migrations = s.migrations ?? []
   if (migrations.length === 0) return command === 'latest' ? 'already up to date' : 'nothing to roll back'

@@ -37,7 +37,10 @@ export function formatReportText(summary: FootprintSummary): string {
     for (const row of rows) {
       // COUNT is right-aligned, the rest left-aligned; the last column is not padded.
       // trimEnd: an empty REASONS cell (every transaction ordered or split) leaves no trailing spaces.
-      out += `${row.map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()}\n`
+      out += `${row
+        .map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd()}\n`
     }
     out +=
       `\n${summary.total} cross-shard ${plural(summary.total, 'transaction')} from ` +

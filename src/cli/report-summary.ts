@@ -97,7 +97,8 @@ export async function summarizeFootprints(
           record = parseFootprintLine(text)
         } catch (err) {
           if (!(err instanceof FootprintFormatError)) throw err
-          if (!options.skipMalformed) throw new ReportInputError(`${file}:${lineNumber}: malformed footprint line: ${err.message} (pass --skip-malformed to skip such lines)`)
+          if (!options.skipMalformed)
+            throw new ReportInputError(`${file}:${lineNumber}: malformed footprint line: ${err.message} (pass --skip-malformed to skip such lines)`)
           summary.malformed.push({ file, line: lineNumber, problem: err.message })
           continue
         }

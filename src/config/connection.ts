@@ -51,7 +51,9 @@ function parseUrl(option: string, raw: string): ConnectionSettings {
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
     const scheme = KNOWN_SCHEMES.has(url.protocol) ? ` ${url.protocol}//` : ''
-    throw new TypeError(`Expected \`${option}\` to use the mysql:// or mariadb:// scheme, got another scheme${scheme}; the value is not shown because it may hold a password.`)
+    throw new TypeError(
+      `Expected \`${option}\` to use the mysql:// or mariadb:// scheme, got another scheme${scheme}; the value is not shown because it may hold a password.`,
+    )
   }
   // A raw `?` or `#` inside a password also lands here (the rest of the URL then reads as
   // parameters or a fragment), so the text after them is never echoed unless it is a plain name.

@@ -13,7 +13,6 @@ export interface ResolvedDeadlockOptions {
   killOtherProcessVictimsAfterMs: number
 }
 
-
 /**
  * Never read a server's lock views faster than this. InnoDB refreshes the cache behind them only
  * when it was last read 100 ms or more earlier (measured on MariaDB 10.11, docs/deadlock.md: polling
@@ -45,7 +44,10 @@ export function resolveDeadlockOptions(value: unknown): ResolvedDeadlockOptions 
   return {
     enabled: expectBoolean('deadlock.enabled', options.enabled, DEADLOCK_DEFAULTS.enabled),
     waitThresholdMs: expectInteger('deadlock.waitThresholdMs', options.waitThresholdMs, DEADLOCK_DEFAULTS.waitThresholdMs, { min: 1, max: MAX_DURATION_MS }),
-    pollIntervalMs: expectInteger('deadlock.pollIntervalMs', options.pollIntervalMs, DEADLOCK_DEFAULTS.pollIntervalMs, { min: MIN_POLL_INTERVAL_MS, max: MAX_DURATION_MS }),
+    pollIntervalMs: expectInteger('deadlock.pollIntervalMs', options.pollIntervalMs, DEADLOCK_DEFAULTS.pollIntervalMs, {
+      min: MIN_POLL_INTERVAL_MS,
+      max: MAX_DURATION_MS,
+    }),
     killOtherProcessVictimsAfterMs: expectInteger(
       'deadlock.killOtherProcessVictimsAfterMs',
       options.killOtherProcessVictimsAfterMs,

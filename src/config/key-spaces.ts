@@ -14,10 +14,7 @@ import type { TableConfig } from './options.js'
  * // Map { 'customers' => 'customers', 'orders' => 'customers' }
  * ```
  */
-export function resolveKeySpaces(
-  tables: Readonly<Record<string, TableConfig>>,
-  problem: (table: string, message: string) => never,
-): Map<string, string> {
+export function resolveKeySpaces(tables: Readonly<Record<string, TableConfig>>, problem: (table: string, message: string) => never): Map<string, string> {
   const spaces = new Map<string, string>()
   for (const name of Object.keys(tables)) {
     if (!('shardKey' in tables[name]!)) continue
@@ -29,7 +26,8 @@ export function resolveKeySpaces(
         for (const t of chain) spaces.set(t, known)
         break
       }
-      if (chain.includes(current)) problem(name, `its colocatedWith chain loops (${[...chain, current].join(' -> ')}); one table of the chain must have no colocatedWith`)
+      if (chain.includes(current))
+        problem(name, `its colocatedWith chain loops (${[...chain, current].join(' -> ')}); one table of the chain must have no colocatedWith`)
       chain.push(current)
       const config = tables[current] as { colocatedWith?: unknown }
       const next = config.colocatedWith
@@ -38,10 +36,16 @@ export function resolveKeySpaces(
         break
       }
       if (typeof next !== 'string' || !Object.hasOwn(tables, next)) {
-        problem(current, `colocatedWith must name another table of \`tables\`, got ${typeof next === 'string' ? `'${next}', which is not listed` : typeof next}`)
+        problem(
+          current,
+          `colocatedWith must name another table of \`tables\`, got ${typeof next === 'string' ? `'${next}', which is not listed` : typeof next}`,
+        )
       }
       if (!('shardKey' in tables[next]!)) {
-        problem(current, `colocatedWith must name a sharded table (one with a shardKey), but '${next}' is ${'reference' in tables[next]! ? 'a reference table' : 'pinned to one shard'}`)
+        problem(
+          current,
+          `colocatedWith must name a sharded table (one with a shardKey), but '${next}' is ${'reference' in tables[next]! ? 'a reference table' : 'pinned to one shard'}`,
+        )
       }
       current = next
     }

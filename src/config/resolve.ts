@@ -52,11 +52,21 @@ export interface ResolvedConfig<M extends ShardNameSet = ShardNameSet> {
   deadlock: ResolvedDeadlockOptions
 }
 
-
 const TOP_LEVEL_KEYS = [
-  'shards', 'tables', 'router', 'crossShard', 'retry', 'warnings', 'logger', 'pool',
-  'connectTimeoutMs', 'acquireTimeoutMs', 'statementTimeoutMs', 'health',
-  'strict', 'footprint',
+  'shards',
+  'tables',
+  'router',
+  'crossShard',
+  'retry',
+  'warnings',
+  'logger',
+  'pool',
+  'connectTimeoutMs',
+  'acquireTimeoutMs',
+  'statementTimeoutMs',
+  'health',
+  'strict',
+  'footprint',
   'split',
   'deadlock',
 ]

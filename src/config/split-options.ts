@@ -17,7 +17,6 @@ export interface ResolvedSplitOptions {
   compensate: CompensationHook | undefined
 }
 
-
 export const SPLIT_DEFAULTS = {
   recoverOnStart: true,
   recoveryIntervalMs: 60_000,
@@ -33,7 +32,10 @@ export function resolveSplitOptions(value: unknown): ResolvedSplitOptions {
   expectKnownKeys('split', split, ['recoverOnStart', 'recoveryIntervalMs', 'retainFinishedMs', 'partAttempts', 'maxPlanBytes', 'parallelParts', 'compensate'])
   return {
     recoverOnStart: expectBoolean('split.recoverOnStart', split.recoverOnStart, SPLIT_DEFAULTS.recoverOnStart),
-    recoveryIntervalMs: expectInteger('split.recoveryIntervalMs', split.recoveryIntervalMs, SPLIT_DEFAULTS.recoveryIntervalMs, { min: 0, max: MAX_DURATION_MS }),
+    recoveryIntervalMs: expectInteger('split.recoveryIntervalMs', split.recoveryIntervalMs, SPLIT_DEFAULTS.recoveryIntervalMs, {
+      min: 0,
+      max: MAX_DURATION_MS,
+    }),
     retainFinishedMs: expectInteger('split.retainFinishedMs', split.retainFinishedMs, SPLIT_DEFAULTS.retainFinishedMs, { min: 0, max: MAX_DURATION_MS }),
     partAttempts: expectInteger('split.partAttempts', split.partAttempts, SPLIT_DEFAULTS.partAttempts, { min: 1 }),
     // The plan row must fit in one packet: MySQL/MariaDB's max_allowed_packet is 16-64 MiB by default.

@@ -16,9 +16,7 @@ export type TablePlacement =
   | { kind: 'reference' }
 
 /** A validated `sequence` option. */
-export type ResolvedSequence =
-  | { kind: 'table'; table: string; shard: string; blockSize: number }
-  | { kind: 'generator'; generate: SequenceGenerator }
+export type ResolvedSequence = { kind: 'table'; table: string; shard: string; blockSize: number } | { kind: 'generator'; generate: SequenceGenerator }
 
 /** The validated `tables` option: the user's shape (for the lint rule and policies) and the placements. */
 export interface ResolvedTables {
@@ -49,7 +47,12 @@ export function resolveTables(value: unknown, shardOrder: readonly string[]): Re
   const placements = new Map<string, TablePlacement>()
   for (const [name, config] of Object.entries(tables)) {
     if ('shardKey' in config) {
-      placements.set(name, { kind: 'sharded', shardKey: config.shardKey, keySpace: keySpaces.get(name)!, sequence: resolveSequence(`tables.${name}.sequence`, config.sequence, shardOrder) })
+      placements.set(name, {
+        kind: 'sharded',
+        shardKey: config.shardKey,
+        keySpace: keySpaces.get(name)!,
+        sequence: resolveSequence(`tables.${name}.sequence`, config.sequence, shardOrder),
+      })
     } else if ('shard' in config) placements.set(name, { kind: 'pinned', shard: config.shard })
     else placements.set(name, { kind: 'reference' })
   }
@@ -76,7 +79,8 @@ function resolveEntry(option: string, value: unknown, shardOrder: readonly strin
     return { reference: true }
   }
   if (kinds[0] === 'shard') {
-    if (typeof table.shard !== 'string' || !shardOrder.includes(table.shard)) fail(`${option}.shard`, `one of the configured shards ${JSON.stringify(shardOrder)}`, table.shard)
+    if (typeof table.shard !== 'string' || !shardOrder.includes(table.shard))
+      fail(`${option}.shard`, `one of the configured shards ${JSON.stringify(shardOrder)}`, table.shard)
     return { shard: table.shard }
   }
   if (typeof table.shardKey !== 'string' || !IDENTIFIER.test(table.shardKey)) fail(`${option}.shardKey`, 'a column name', table.shardKey)
@@ -99,7 +103,8 @@ function resolveSequence(option: string, value: unknown, shardOrder: readonly st
   expectKnownKeys(option, sequence, ['table', 'shard', 'blockSize'])
   if (typeof sequence.table !== 'string' || !IDENTIFIER.test(sequence.table)) fail(`${option}.table`, 'a table name (letters, digits, _ and $)', sequence.table)
   const shard = sequence.shard === undefined ? shardOrder[0]! : sequence.shard
-  if (typeof shard !== 'string' || !shardOrder.includes(shard)) fail(`${option}.shard`, `one of the configured shards ${JSON.stringify(shardOrder)}`, sequence.shard)
+  if (typeof shard !== 'string' || !shardOrder.includes(shard))
+    fail(`${option}.shard`, `one of the configured shards ${JSON.stringify(shardOrder)}`, sequence.shard)
   const blockSize = expectInteger(`${option}.blockSize`, sequence.blockSize, DEFAULT_SEQUENCE_BLOCK, { min: 1, max: MAX_SEQUENCE_BLOCK })
   return { kind: 'table', table: sequence.table, shard, blockSize }
 }

@@ -80,7 +80,9 @@ export class DetectorServers implements ServerAccess {
   run(server: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
     const pool = this.#pool(server)
     return withDeadline(
-      pool.query({ sql, values: params, timeout: DETECTOR_STATEMENT_TIMEOUT_MS }).then(([rows]) => (Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [])),
+      pool
+        .query({ sql, values: params, timeout: DETECTOR_STATEMENT_TIMEOUT_MS })
+        .then(([rows]) => (Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [])),
       DETECTOR_STATEMENT_TIMEOUT_MS,
       `${sql.split(/\s/, 1)[0]} on ${server}`,
     )

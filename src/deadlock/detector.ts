@@ -7,7 +7,13 @@ import type { ResolvedDeadlockOptions } from '../config/deadlock-options.js'
 import { runnerOf, type ServerAccess } from './detector-servers.js'
 import { killConnectionSql } from './kill.js'
 import {
-  cleanStaleOwnerships, DEFAULT_OWNERSHIP_MAX_AGE_SECONDS, ensureLockWaitersTable, LOCK_WAITERS_TABLE, publishOwnership, readOwnerships, withdrawOwnership,
+  cleanStaleOwnerships,
+  DEFAULT_OWNERSHIP_MAX_AGE_SECONDS,
+  ensureLockWaitersTable,
+  LOCK_WAITERS_TABLE,
+  publishOwnership,
+  readOwnerships,
+  withdrawOwnership,
 } from './ownership-registry.js'
 import { TransactionRegistry, type DetectorSession, type DetectorTransaction, type TrackedTransaction } from './transaction-registry.js'
 import type { LockWaitEdge, TransactionOwnership } from './types.js'
@@ -77,8 +83,15 @@ export class DeadlockDetector {
   readonly #disabled = new Map<string, string>()
   readonly #lastLogged = new Map<string, number>()
   readonly #counts = {
-    detections: 0, victimsKilledLocally: 0, victimsKilledForOtherProcesses: 0, rounds: 0, reads: 0, readErrors: 0,
-    ownershipErrors: 0, killErrors: 0, graphTruncations: 0,
+    detections: 0,
+    victimsKilledLocally: 0,
+    victimsKilledForOtherProcesses: 0,
+    rounds: 0,
+    reads: 0,
+    readErrors: 0,
+    ownershipErrors: 0,
+    killErrors: 0,
+    graphTruncations: 0,
   }
   /** Servers where other processes' waiting transactions had connections in the previous round. */
   #remoteServers = new Set<string>()
@@ -174,7 +187,12 @@ export class DeadlockDetector {
       try {
         await this.#round()
       } catch (err) {
-        this.#logLimited('round', 'error', { event: 'shardtx.internal_error', error: describe(err) }, 'shardtx: a deadlock detection round failed; the next one runs as planned')
+        this.#logLimited(
+          'round',
+          'error',
+          { event: 'shardtx.internal_error', error: describe(err) },
+          'shardtx: a deadlock detection round failed; the next one runs as planned',
+        )
       }
       if (this.#stopped || this.registry.longWaitCount === 0) break
       await this.#pause(this.#setup.options.pollIntervalMs - (performance.now() - started))
@@ -226,7 +244,10 @@ export class DeadlockDetector {
   /** True when an edge joins a connection of ours to one this process does not know. */
   #touchesStrangers(reads: readonly { server: string; edges: readonly LockWaitEdge[] }[]): boolean {
     return reads.some(({ server, edges }) =>
-      edges.some((e) => (this.registry.ownerOf(server, e.waitingConnectionId) === undefined) !== (this.registry.ownerOf(server, e.blockingConnectionId) === undefined)))
+      edges.some(
+        (e) => (this.registry.ownerOf(server, e.waitingConnectionId) === undefined) !== (this.registry.ownerOf(server, e.blockingConnectionId) === undefined),
+      ),
+    )
   }
 
   #serversConcerned(): string[] {
@@ -243,7 +264,13 @@ export class DeadlockDetector {
     } catch (err) {
       this.#counts.readErrors++
       if ((err as { errno?: unknown }).errno === ER_SPECIFIC_ACCESS_DENIED) this.#disable(server, err)
-      else this.#logLimited(`read ${server}`, 'warn', { event: 'shardtx.deadlock_read_failed', server: label(server), error: describe(err) }, `shardtx: could not read the lock waits of ${label(server)}; deadlock detection there resumes with the next round`)
+      else
+        this.#logLimited(
+          `read ${server}`,
+          'warn',
+          { event: 'shardtx.deadlock_read_failed', server: label(server), error: describe(err) },
+          `shardtx: could not read the lock waits of ${label(server)}; deadlock detection there resumes with the next round`,
+        )
       return { server, edges: [], startedAt: performance.now() }
     }
   }
@@ -277,10 +304,20 @@ export class DeadlockDetector {
     } catch (err) {
       // CREATE TABLE IF NOT EXISTS needs CREATE even when the table exists: a table an operator
       // created beforehand for a user without CREATE is fine.
-      if (await run(`SELECT 1 FROM ${LOCK_WAITERS_TABLE} LIMIT 0`).then(() => true, () => false)) return true
+      if (
+        await run(`SELECT 1 FROM ${LOCK_WAITERS_TABLE} LIMIT 0`).then(
+          () => true,
+          () => false,
+        )
+      )
+        return true
       this.#counts.ownershipErrors++
-      this.#logLimited('table', 'warn', { event: 'shardtx.deadlock_ownership_unavailable', shard: this.#setup.coordinator, error: describe(err) },
-        `shardtx: cannot create or use the ownership table on coordinator shard ${this.#setup.coordinator}; deadlocks across processes are not detected until it works (deadlocks within this process still are)`)
+      this.#logLimited(
+        'table',
+        'warn',
+        { event: 'shardtx.deadlock_ownership_unavailable', shard: this.#setup.coordinator, error: describe(err) },
+        `shardtx: cannot create or use the ownership table on coordinator shard ${this.#setup.coordinator}; deadlocks across processes are not detected until it works (deadlocks within this process still are)`,
+      )
       return false
     }
   }
@@ -292,20 +329,29 @@ export class DeadlockDetector {
 
   async #publish(long: TrackedTransaction[], crossProcess: Promise<boolean>): Promise<void> {
     const now = performance.now()
-    const due = long.filter((t) => t.withdrawal === undefined && !t.victim && t.sessions.size > 0 && (t.publishedAt === undefined || now - t.publishedAt >= REPUBLISH_MS))
+    const due = long.filter(
+      (t) => t.withdrawal === undefined && !t.victim && t.sessions.size > 0 && (t.publishedAt === undefined || now - t.publishedAt >= REPUBLISH_MS),
+    )
     if (due.length === 0 || !(await crossProcess)) return
     const run = this.#coordinatorRunner()
-    await Promise.all(due.map((owner) => {
-      // It may have ended while the table was being checked.
-      if (owner.withdrawal !== undefined || owner.sessions.size === 0 || this.registry.get(owner.tx.id) !== owner) return undefined
-      owner.publishedAt = performance.now()
-      const publishing = publishOwnership(run, this.#ownershipOf(owner)).catch((err: unknown) => {
-        this.#counts.ownershipErrors++
-        this.#logLimited('publish', 'warn', { event: 'shardtx.deadlock_ownership_failed', action: 'publish', error: describe(err) }, 'shardtx: could not publish a waiting transaction to the ownership table; other processes may not see its deadlocks')
-      })
-      owner.publishing = publishing
-      return publishing
-    }))
+    await Promise.all(
+      due.map((owner) => {
+        // It may have ended while the table was being checked.
+        if (owner.withdrawal !== undefined || owner.sessions.size === 0 || this.registry.get(owner.tx.id) !== owner) return undefined
+        owner.publishedAt = performance.now()
+        const publishing = publishOwnership(run, this.#ownershipOf(owner)).catch((err: unknown) => {
+          this.#counts.ownershipErrors++
+          this.#logLimited(
+            'publish',
+            'warn',
+            { event: 'shardtx.deadlock_ownership_failed', action: 'publish', error: describe(err) },
+            'shardtx: could not publish a waiting transaction to the ownership table; other processes may not see its deadlocks',
+          )
+        })
+        owner.publishing = publishing
+        return publishing
+      }),
+    )
   }
 
   async #withdraw(owner: TrackedTransaction): Promise<boolean> {
@@ -315,7 +361,12 @@ export class DeadlockDetector {
       return true
     } catch (err) {
       this.#counts.ownershipErrors++
-      this.#logLimited('withdraw', 'warn', { event: 'shardtx.deadlock_ownership_failed', action: 'withdraw', error: describe(err) }, 'shardtx: could not withdraw a finished transaction from the ownership table; its connections are closed instead of reused')
+      this.#logLimited(
+        'withdraw',
+        'warn',
+        { event: 'shardtx.deadlock_ownership_failed', action: 'withdraw', error: describe(err) },
+        'shardtx: could not withdraw a finished transaction from the ownership table; its connections are closed instead of reused',
+      )
       return false
     }
   }
@@ -328,7 +379,12 @@ export class DeadlockDetector {
       return remote
     } catch (err) {
       this.#counts.ownershipErrors++
-      this.#logLimited('read ownerships', 'warn', { event: 'shardtx.deadlock_ownership_failed', action: 'read', error: describe(err) }, 'shardtx: could not read the ownership table; deadlocks across processes are not detected this round')
+      this.#logLimited(
+        'read ownerships',
+        'warn',
+        { event: 'shardtx.deadlock_ownership_failed', action: 'read', error: describe(err) },
+        'shardtx: could not read the ownership table; deadlocks across processes are not detected this round',
+      )
       return []
     }
   }
@@ -337,7 +393,10 @@ export class DeadlockDetector {
     if (performance.now() - this.#lastCleanup < CLEANUP_INTERVAL_MS) return undefined
     this.#lastCleanup = performance.now()
     return crossProcess.then(async (ok) => {
-      if (ok) await cleanStaleOwnerships(this.#coordinatorRunner()).catch(() => { this.#counts.ownershipErrors++ })
+      if (ok)
+        await cleanStaleOwnerships(this.#coordinatorRunner()).catch(() => {
+          this.#counts.ownershipErrors++
+        })
     })
   }
 
@@ -362,7 +421,10 @@ export class DeadlockDetector {
       this.#remote.endRound(new Set())
       return []
     }
-    const local = this.registry.waiting().filter((t) => !t.victim).map((t) => this.#ownershipOf(t))
+    const local = this.registry
+      .waiting()
+      .filter((t) => !t.victim)
+      .map((t) => this.#ownershipOf(t))
     const graph = buildWaitForGraph(edges, [...local, ...remote], { serverOf: (s) => this.#setup.servers.serverOf(s) })
     const { cycles, truncated } = findDeadlocks(graph)
     if (graph.truncated || truncated) this.#counts.graphTruncations++
@@ -384,7 +446,9 @@ export class DeadlockDetector {
       } else if (this.#remote.observe(cycle, performance.now(), this.#setup.options.killOtherProcessVictimsAfterMs, seen)) {
         this.#report(cycle, 'killed for another process')
         this.#counts.victimsKilledForOtherProcesses++
-        actions.push(this.#kill(cycle.victim.connections.map((c) => ({ server: this.#setup.servers.serverOf(c.shard), connectionId: c.connectionId, busy: true }))))
+        actions.push(
+          this.#kill(cycle.victim.connections.map((c) => ({ server: this.#setup.servers.serverOf(c.shard), connectionId: c.connectionId, busy: true }))),
+        )
       }
     }
     this.#remote.endRound(seen)
@@ -408,22 +472,28 @@ export class DeadlockDetector {
    * back and frees its locks: `KILL QUERY` alone would leave it open, holding them (measured on MariaDB 10.11).
    */
   async #kill(targets: ConnectionOnServer[]): Promise<void> {
-    await Promise.all(targets.map(async ({ server, connectionId, busy }) => {
-      try {
-        // An idle connection has no statement to interrupt; killing it reaches nobody's statement.
-        if (busy) {
-          await this.#setup.servers.run(server, killQuerySql(connectionId)).catch((err: unknown) => {
-            if ((err as { errno?: unknown }).errno !== ER_NO_SUCH_THREAD) throw err
-          })
+    await Promise.all(
+      targets.map(async ({ server, connectionId, busy }) => {
+        try {
+          // An idle connection has no statement to interrupt; killing it reaches nobody's statement.
+          if (busy) {
+            await this.#setup.servers.run(server, killQuerySql(connectionId)).catch((err: unknown) => {
+              if ((err as { errno?: unknown }).errno !== ER_NO_SUCH_THREAD) throw err
+            })
+          }
+          await this.#setup.servers.run(server, killConnectionSql(connectionId))
+        } catch (err) {
+          if ((err as { errno?: unknown }).errno === ER_NO_SUCH_THREAD) return
+          this.#counts.killErrors++
+          this.#logLimited(
+            `kill ${server}`,
+            'warn',
+            { event: 'shardtx.deadlock_kill_failed', server: label(server), connectionId, error: describe(err) },
+            `shardtx: KILL CONNECTION ${connectionId} on ${label(server)} failed; killing another user's connection needs CONNECTION ADMIN or SUPER`,
+          )
         }
-        await this.#setup.servers.run(server, killConnectionSql(connectionId))
-      } catch (err) {
-        if ((err as { errno?: unknown }).errno === ER_NO_SUCH_THREAD) return
-        this.#counts.killErrors++
-        this.#logLimited(`kill ${server}`, 'warn', { event: 'shardtx.deadlock_kill_failed', server: label(server), connectionId, error: describe(err) },
-          `shardtx: KILL CONNECTION ${connectionId} on ${label(server)} failed; killing another user's connection needs CONNECTION ADMIN or SUPER`)
-      }
-    }))
+      }),
+    )
   }
 
   #logLimited(key: string, level: 'warn' | 'error', event: object, message: string): void {

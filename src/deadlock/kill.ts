@@ -18,4 +18,3 @@ export function killConnectionSql(connectionId: number): string {
   }
   return `KILL CONNECTION ${connectionId}`
 }
-

@@ -50,17 +50,20 @@ export function createMariaDbLockWaitReader(shard: string, query: QueryRunner): 
       const locks = await query(MARIADB_LOCKS_SQL)
       const trxById = new Map(trx.map((t) => [String(t.trx_id), t]))
       const tableByLock = new Map(locks.map((l) => [String(l.lock_id), l.lock_table]))
-      return rowsToLockWaitEdges(shard, waits.map((w) => {
-        const waiting = trxById.get(String(w.waiting_trx_id))
-        return {
-          waiting_connection_id: waiting?.connection_id,
-          blocking_connection_id: trxById.get(String(w.blocking_trx_id))?.connection_id,
-          waiting_trx_id: w.waiting_trx_id,
-          blocking_trx_id: w.blocking_trx_id,
-          lock_table: tableByLock.get(String(w.requested_lock_id)),
-          wait_seconds: waiting?.wait_seconds,
-        }
-      }))
+      return rowsToLockWaitEdges(
+        shard,
+        waits.map((w) => {
+          const waiting = trxById.get(String(w.waiting_trx_id))
+          return {
+            waiting_connection_id: waiting?.connection_id,
+            blocking_connection_id: trxById.get(String(w.blocking_trx_id))?.connection_id,
+            waiting_trx_id: w.waiting_trx_id,
+            blocking_trx_id: w.blocking_trx_id,
+            lock_table: tableByLock.get(String(w.requested_lock_id)),
+            wait_seconds: waiting?.wait_seconds,
+          }
+        }),
+      )
     },
   }
 }

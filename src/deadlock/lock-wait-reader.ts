@@ -17,8 +17,11 @@ export type { LockWaitReader } from './types.js'
  */
 export function createLockWaitReader(flavor: ServerFlavor, shard: string, query: QueryRunner): LockWaitReader {
   switch (flavor) {
-    case 'mariadb': return createMariaDbLockWaitReader(shard, query)
-    case 'mysql8': return createMysql8LockWaitReader(shard, query)
-    default: throw new TypeError(`Expected \`flavor\` to be 'mariadb' or 'mysql8', got ${JSON.stringify(flavor)}`)
+    case 'mariadb':
+      return createMariaDbLockWaitReader(shard, query)
+    case 'mysql8':
+      return createMysql8LockWaitReader(shard, query)
+    default:
+      throw new TypeError(`Expected \`flavor\` to be 'mariadb' or 'mysql8', got ${JSON.stringify(flavor)}`)
   }
 }

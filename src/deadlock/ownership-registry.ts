@@ -85,10 +85,7 @@ export async function publishOwnership(query: QueryRunner, ownership: Transactio
     params.push(transactionId, startedAt, processId, c.shard, c.connectionId)
   }
   const values = connections.map(() => '(?, ?, ?, ?, ?, UTC_TIMESTAMP(3))').join(', ')
-  await query(
-    `REPLACE INTO ${LOCK_WAITERS_TABLE} (transaction_id, started_at, process_id, shard, connection_id, published_at) VALUES ${values}`,
-    params,
-  )
+  await query(`REPLACE INTO ${LOCK_WAITERS_TABLE} (transaction_id, started_at, process_id, shard, connection_id, published_at) VALUES ${values}`, params)
 }
 
 /**
@@ -120,10 +117,7 @@ const ageMicros = (maxAgeSeconds: number): number => {
  * const graph = buildWaitForGraph(edges, [...mine, ...await readOwnerships(run)])
  * ```
  */
-export async function readOwnerships(
-  query: QueryRunner,
-  options: { maxAgeSeconds?: number } = {},
-): Promise<TransactionOwnership[]> {
+export async function readOwnerships(query: QueryRunner, options: { maxAgeSeconds?: number } = {}): Promise<TransactionOwnership[]> {
   const micros = ageMicros(options.maxAgeSeconds ?? DEFAULT_OWNERSHIP_MAX_AGE_SECONDS)
   const rows = await query(
     `SELECT transaction_id, started_at, process_id, shard, connection_id FROM ${LOCK_WAITERS_TABLE}

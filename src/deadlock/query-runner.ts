@@ -21,8 +21,7 @@ export interface KnexRawable {
   raw(sql: string, bindings?: readonly unknown[]): PromiseLike<unknown>
 }
 
-const rowsOf = (result: unknown): Record<string, unknown>[] =>
-  Array.isArray(result) ? (result as Record<string, unknown>[]) : []
+const rowsOf = (result: unknown): Record<string, unknown>[] => (Array.isArray(result) ? (result as Record<string, unknown>[]) : [])
 
 /**
  * Adapts a mysql2/promise connection or pool. With a pool every call may use a different

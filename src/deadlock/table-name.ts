@@ -26,7 +26,11 @@ export function normalizeTableName(raw: string): string {
     i++
     for (; i < text.length; i++) {
       if (text[i] === '`') {
-        if (text[i + 1] === '`') { name += '`'; i++; continue }
+        if (text[i + 1] === '`') {
+          name += '`'
+          i++
+          continue
+        }
         break
       }
       name += text[i]

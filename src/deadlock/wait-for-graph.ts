@@ -111,8 +111,16 @@ export function buildWaitForGraph(
   }
   const serverOf = options.serverOf ?? identity
   const stats: WaitForGraphStats = {
-    inputEdges: edges.length, keptEdges: 0, duplicateEdges: 0, invalidEdges: 0, droppedEdges: 0,
-    selfEdges: 0, externalEdges: 0, droppedTransactions: 0, droppedConnections: 0, conflictingConnections: 0,
+    inputEdges: edges.length,
+    keptEdges: 0,
+    duplicateEdges: 0,
+    invalidEdges: 0,
+    droppedEdges: 0,
+    selfEdges: 0,
+    externalEdges: 0,
+    droppedTransactions: 0,
+    droppedConnections: 0,
+    conflictingConnections: 0,
   }
 
   const transactions = mergeOwnerships(ownerships)
@@ -133,7 +141,10 @@ export function buildWaitForGraph(
       const key = connectionKey(serverOf(c.shard), c.connectionId)
       const previous = nodeByConnection.get(key)
       if (previous === undefined) {
-        if (mapped >= limits.maxConnections) { stats.droppedConnections++; continue }
+        if (mapped >= limits.maxConnections) {
+          stats.droppedConnections++
+          continue
+        }
         nodeByConnection.set(key, node)
         mapped++
       } else if (previous !== node && previous !== CONFLICT) {
@@ -151,11 +162,13 @@ export function buildWaitForGraph(
   stats.invalidEdges = edges.length - valid.length
   const sorted = valid
     .map((edge) => ({ edge, server: serverOf(edge.shard) }))
-    .sort((x, y) =>
-      compareStrings(x.server, y.server) ||
-      x.edge.waitingConnectionId - y.edge.waitingConnectionId ||
-      x.edge.blockingConnectionId - y.edge.blockingConnectionId ||
-      compareStrings(x.edge.shard, y.edge.shard))
+    .sort(
+      (x, y) =>
+        compareStrings(x.server, y.server) ||
+        x.edge.waitingConnectionId - y.edge.waitingConnectionId ||
+        x.edge.blockingConnectionId - y.edge.blockingConnectionId ||
+        compareStrings(x.edge.shard, y.edge.shard),
+    )
 
   const successorSets: Set<number>[] = Array.from({ length: externalNode + 1 }, () => new Set<number>())
   const details = new Map<number, LockWaitEdge>()
@@ -163,8 +176,14 @@ export function buildWaitForGraph(
   for (const { edge, server } of sorted) {
     const { waitingConnectionId: waiting, blockingConnectionId: blocking } = edge
     const key = `${server}\u0000${waiting}\u0000${blocking}`
-    if (seen.has(key)) { stats.duplicateEdges++; continue }
-    if (seen.size >= limits.maxEdges) { stats.droppedEdges++; continue }
+    if (seen.has(key)) {
+      stats.duplicateEdges++
+      continue
+    }
+    if (seen.size >= limits.maxEdges) {
+      stats.droppedEdges++
+      continue
+    }
     seen.add(key)
     const from = nodeOfConnection(server, waiting)
     const to = nodeOfConnection(server, blocking)
@@ -204,8 +223,7 @@ function mergeOwnerships(ownerships: readonly TransactionOwnership[]): Transacti
       continue
     }
     // Keep the entry that sorts first on (startedAt, processId) so merging is order-independent.
-    const keepNew = o.startedAt < existing.startedAt ||
-      (o.startedAt === existing.startedAt && o.processId < existing.processId)
+    const keepNew = o.startedAt < existing.startedAt || (o.startedAt === existing.startedAt && o.processId < existing.processId)
     const base = keepNew ? o : existing
     byId.set(o.transactionId, { ...base, connections: [...existing.connections, ...o.connections] })
   }

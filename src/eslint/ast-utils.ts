@@ -60,11 +60,7 @@ export function propertyName(node: ESTree.MemberExpression | ESTree.Property): s
 
 /** True for function expressions, arrows and declarations. */
 export function isFunction(node: ESTree.Node | null | undefined): node is FunctionNode {
-  return (
-    node?.type === 'ArrowFunctionExpression' ||
-    node?.type === 'FunctionExpression' ||
-    node?.type === 'FunctionDeclaration'
-  )
+  return node?.type === 'ArrowFunctionExpression' || node?.type === 'FunctionExpression' || node?.type === 'FunctionDeclaration'
 }
 
 /** True when `inner` lies inside `outer` (by source range). */
@@ -78,11 +74,7 @@ export function contains(outer: ESTree.Node, inner: ESTree.Node): boolean {
  * Calls `visit` for every node under `root` (root included), in source order. `visit` returns
  * false to skip a node's children.
  */
-export function walk(
-  root: ESTree.Node,
-  keys: SourceCode.VisitorKeys,
-  visit: (node: ESTree.Node) => boolean | void,
-): void {
+export function walk(root: ESTree.Node, keys: SourceCode.VisitorKeys, visit: (node: ESTree.Node) => boolean | void): void {
   const stack: ESTree.Node[] = [root]
   while (stack.length > 0) {
     const node = stack.pop()!

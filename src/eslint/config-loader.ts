@@ -16,12 +16,7 @@ export interface LintRuleOptions {
 }
 
 /** Names looked for, in this order, when neither `tables` nor `config` is given. */
-export const DEFAULT_CONFIG_NAMES: readonly string[] = [
-  'shardtx.config.json',
-  'shardtx.config.js',
-  'shardtx.config.mjs',
-  'shardtx.config.cjs',
-]
+export const DEFAULT_CONFIG_NAMES: readonly string[] = ['shardtx.config.json', 'shardtx.config.js', 'shardtx.config.mjs', 'shardtx.config.cjs']
 
 /**
  * The table configuration is missing or malformed. The message names the file (or "inline
@@ -80,7 +75,9 @@ function validateEntry(table: string, entry: unknown, source: string): TableConf
   }
   if (reference !== undefined) {
     if (shardKey !== undefined || shard !== undefined || reference !== true) {
-      throw new ShardtxLintConfigError(`${source}: table "${table}" has "reference" ${reference === true ? 'next to "shardKey"/"shard"' : 'set to something other than true'}. ${HINT}`)
+      throw new ShardtxLintConfigError(
+        `${source}: table "${table}" has "reference" ${reference === true ? 'next to "shardKey"/"shard"' : 'set to something other than true'}. ${HINT}`,
+      )
     }
     return { reference: true }
   }
@@ -164,9 +161,7 @@ export function loadTablesFromFile(file: string, cwd: string): LintTables {
   try {
     mtimeMs = statSync(absolute).mtimeMs
   } catch {
-    throw new ShardtxLintConfigError(
-      `shardtx config file not found: ${shown} (resolved from ${cwd}). Check the path, or create it with ${EXAMPLE}`,
-    )
+    throw new ShardtxLintConfigError(`shardtx config file not found: ${shown} (resolved from ${cwd}). Check the path, or create it with ${EXAMPLE}`)
   }
   const cached = fileCache.get(absolute)
   if (cached && cached.mtimeMs === mtimeMs) return cached.tables

@@ -16,14 +16,7 @@ export interface Participation {
 
 /** The rule's message ids for transaction findings (allow-comment findings are separate). */
 export type ConflictMessageId =
-  | 'crossShard'
-  | 'sameTableKeys'
-  | 'pinnedAndSharded'
-  | 'pinnedConflict'
-  | 'loopWrite'
-  | 'keySet'
-  | 'unknownKey'
-  | 'referenceWrite'
+  'crossShard' | 'sameTableKeys' | 'pinnedAndSharded' | 'pinnedConflict' | 'loopWrite' | 'keySet' | 'unknownKey' | 'referenceWrite'
 
 /** What to report, before the rule adds the fix advice and suggestions. */
 export interface Conflict {
@@ -42,12 +35,12 @@ export function describe(p: Participation): string {
     pl.kind === 'reference'
       ? 'a reference table'
       : pl.kind === 'pinned'
-      ? `pinned to shard \`${pl.shard}\``
-      : pl.kind === 'key'
-        ? `key \`${pl.key.display}\``
-        : pl.kind === 'set'
-          ? `keys in \`${pl.key.display}\``
-          : `no \`${pl.column}\` in where()/insert()`
+        ? `pinned to shard \`${pl.shard}\``
+        : pl.kind === 'key'
+          ? `key \`${pl.key.display}\``
+          : pl.kind === 'set'
+            ? `keys in \`${pl.key.display}\``
+            : `no \`${pl.column}\` in where()/insert()`
   return `\`${p.table}\` (${what}${p.via ? `, via \`${p.via}()\`` : ''})`
 }
 

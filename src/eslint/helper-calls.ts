@@ -27,11 +27,7 @@ export interface HelperCall {
  * for (const h of findHelperCalls(callback.body, sourceCode, isTx)) { ... h.fn.body ... }
  * ```
  */
-export function findHelperCalls(
-  root: ESTree.Node,
-  sourceCode: SourceCode,
-  isTx: (id: ESTree.Identifier) => boolean,
-): HelperCall[] {
+export function findHelperCalls(root: ESTree.Node, sourceCode: SourceCode, isTx: (id: ESTree.Identifier) => boolean): HelperCall[] {
   const found: HelperCall[] = []
   walk(root, sourceCode.visitorKeys, (node) => {
     if (node.type !== 'CallExpression') return

@@ -4,16 +4,13 @@
  */
 export const MESSAGES = {
   crossShard: 'Transaction writes to {{first}} and {{second}}, which may live on different shards. {{fix}}',
-  sameTableKeys:
-    'Transaction writes to {{first}} and again to {{second}}: different keys of one sharded table may live on different shards. {{fix}}',
-  pinnedAndSharded:
-    'Transaction writes to {{first}} and {{second}}: lint cannot prove the sharded row lives on the pinned table\'s shard. {{fix}}',
+  sameTableKeys: 'Transaction writes to {{first}} and again to {{second}}: different keys of one sharded table may live on different shards. {{fix}}',
+  pinnedAndSharded: "Transaction writes to {{first}} and {{second}}: lint cannot prove the sharded row lives on the pinned table's shard. {{fix}}",
   pinnedConflict: 'Transaction writes to {{first}} and {{second}}, which live on different shards. {{fix}}',
   loopWrite:
     'Write to {{write}} runs in a loop and its key changes on every pass, so this transaction may write to many shards. ' +
     'Run one transaction per key, or {{fixLower}}',
-  keySet:
-    'Write to {{write}} touches every shard those keys live on. Write per key in separate transactions, or {{fixLower}}',
+  keySet: 'Write to {{write}} touches every shard those keys live on. Write per key in separate transactions, or {{fixLower}}',
   unknownKey:
     'Cannot tell which shard the write to {{write}} goes to, so lint cannot prove it shares a shard with the ' +
     "transaction's other writes. Filter on the shard key (e.g. .where({ {{column}}: ... })), or {{fixLower}}",
@@ -27,10 +24,8 @@ export const MESSAGES = {
   allowNeedsReason:
     '`// shardtx-allow-cross-shard` needs a reason, e.g. a ticket link: `// shardtx-allow-cross-shard: https://tracker.example/TICKET-123`. ' +
     'Without one it allows nothing.',
-  suggestOrdered:
-    "Pass { crossShard: 'ordered' } to {{tx}} (commits shard by shard in a fixed order)",
-  suggestSplit:
-    "Pass { crossShard: 'split' } to {{tx}} (runs one local transaction per shard)",
+  suggestOrdered: "Pass { crossShard: 'ordered' } to {{tx}} (commits shard by shard in a fixed order)",
+  suggestSplit: "Pass { crossShard: 'split' } to {{tx}} (runs one local transaction per shard)",
 } as const
 
 /** All message ids of the rule. */

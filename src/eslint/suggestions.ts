@@ -17,11 +17,13 @@ export function crossShardSuggestions(scope: TransactionScope): Rule.SuggestionR
   return (['ordered', 'split'] as const).flatMap((policy) => {
     const fix = fixFor(scope, policy)
     if (!fix) return []
-    return [{
-      messageId: policy === 'ordered' ? 'suggestOrdered' : 'suggestSplit',
-      data: { tx: scope.calleeText },
-      fix,
-    }]
+    return [
+      {
+        messageId: policy === 'ordered' ? 'suggestOrdered' : 'suggestSplit',
+        data: { tx: scope.calleeText },
+        fix,
+      },
+    ]
   })
 }
 

@@ -137,7 +137,9 @@ function colocatedJoinKey(calls: ChainCall[], table: string, tables: LintTables)
   if (!own || !('shardKey' in own)) return undefined
   for (const c of calls) {
     if (c.name === null || !JOIN_METHODS.has(c.name)) continue
-    const joined = staticString(c.args[0])?.trim().split(/\s+as\s+|\s+/i)
+    const joined = staticString(c.args[0])
+      ?.trim()
+      .split(/\s+as\s+|\s+/i)
     const config = joined?.[0] === undefined ? undefined : tables[joined[0]]
     if (!config || !('shardKey' in config) || keySpaceOf(tables, joined![0]!) !== keySpaceOf(tables, table)) continue
     const alias = joined![joined!.length - 1]!
@@ -205,9 +207,7 @@ function fromIn(arg: ESTree.Node | undefined, column: string, ctx: KeyContext): 
     for (const el of list.elements) {
       if (!el) continue
       placements.push(
-        el.type === 'SpreadElement'
-          ? { kind: 'set', column, key: keyExpression(el.argument, ctx) }
-          : { kind: 'key', column, key: keyExpression(el, ctx) },
+        el.type === 'SpreadElement' ? { kind: 'set', column, key: keyExpression(el.argument, ctx) } : { kind: 'key', column, key: keyExpression(el, ctx) },
       )
     }
     return placements.length > 0 ? placements : undefined

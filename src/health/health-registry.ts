@@ -44,7 +44,10 @@ class ShardEntry {
   readonly listeners = new Set<DownListener>()
   recoveryTimer: NodeJS.Timeout | undefined
 
-  constructor(readonly shard: string, now: number) {
+  constructor(
+    readonly shard: string,
+    now: number,
+  ) {
     this.since = now
   }
 }

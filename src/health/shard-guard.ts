@@ -63,7 +63,10 @@ export class ShardGuard {
     return this.#watch('a connection request', work, {
       deadlineMs: undefined, // the pool's acquireTimeoutMs ends it
       abandon: () => {
-        work.then((connection) => release(connection), () => undefined)
+        work.then(
+          (connection) => release(connection),
+          () => undefined,
+        )
       },
       mapError: (err) => this.#acquireError(err),
     })
@@ -91,9 +94,13 @@ export class ShardGuard {
         if (!isConnectionError(err)) return err
         closeConnection(connection, err)
         this.#registry.report(this.shard, { kind: 'suspect', reason: `connection lost during ${what}`, error: err })
-        return new ShardUnavailableError(this.shard, `connection lost during ${what} (${describeDriverError(err).code ?? describeDriverError(err).message})${outcomeNote(what)}`, {
-          cause: err,
-        })
+        return new ShardUnavailableError(
+          this.shard,
+          `connection lost during ${what} (${describeDriverError(err).code ?? describeDriverError(err).message})${outcomeNote(what)}`,
+          {
+            cause: err,
+          },
+        )
       },
     })
   }
@@ -116,7 +123,11 @@ export class ShardGuard {
     return err
   }
 
-  #watch<T>(what: string, work: Promise<T>, how: { deadlineMs: number | undefined; abandon(reason: unknown): void; mapError(err: unknown): unknown }): Promise<T> {
+  #watch<T>(
+    what: string,
+    work: Promise<T>,
+    how: { deadlineMs: number | undefined; abandon(reason: unknown): void; mapError(err: unknown): unknown },
+  ): Promise<T> {
     const { suspectAfterMs } = this.#options
     return new Promise<T>((resolve, reject) => {
       const started = performance.now()

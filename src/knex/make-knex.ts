@@ -49,7 +49,11 @@ export function knexOver(client: KnexClientLike): Knex {
  * const tx = knexInstanceOn(template, routingClient)   // per transaction
  * ```
  */
-export function knexInstanceOn(template: Knex, client: KnexClientLike, onTable?: (instance: Knex, table: unknown, options: unknown) => Knex.QueryBuilder): Knex {
+export function knexInstanceOn(
+  template: Knex,
+  client: KnexClientLike,
+  onTable?: (instance: Knex, table: unknown, options: unknown) => Knex.QueryBuilder,
+): Knex {
   const templateContext = (template as unknown as KnexInternals).context
   const instance = function knex(table?: unknown, options?: unknown): Knex.QueryBuilder {
     if (onTable !== undefined) return onTable(instance as unknown as Knex, table, options)

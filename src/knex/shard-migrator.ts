@@ -142,7 +142,11 @@ export function describeMigrationError(cause: unknown): string {
  * ```
  */
 export function createShardedMigrator(shardNames: () => readonly string[], shardKnex: (name: string) => Knex): ShardedMigrator {
-  const run = async (command: MigrationCommand, config: unknown, step: (migrator: Knex.Migrator, config: Knex.MigratorConfig | undefined) => Promise<Omit<ShardMigrationResult, 'shard' | 'status'>>) => {
+  const run = async (
+    command: MigrationCommand,
+    config: unknown,
+    step: (migrator: Knex.Migrator, config: Knex.MigratorConfig | undefined) => Promise<Omit<ShardMigrationResult, 'shard' | 'status'>>,
+  ) => {
     const checked = config === undefined ? undefined : (expectPlainObject(`db.migrate.${command}() config`, config) as Knex.MigratorConfig)
     const results: ShardMigrationResult[] = []
     let failed = false

@@ -70,7 +70,11 @@ export function startFootprintRecording(file: string, logger: ShardtxLogger, opt
     let writer: FootprintWriter
     try {
       writer = new FootprintWriter(file, {
-        onError: (err) => logger.warn({ event: 'shardtx.footprint_write_failed', file, error: err.message }, `shardtx: cannot append to footprint file ${file}: ${err.message}`),
+        onError: (err) =>
+          logger.warn(
+            { event: 'shardtx.footprint_write_failed', file, error: err.message },
+            `shardtx: cannot append to footprint file ${file}: ${err.message}`,
+          ),
       })
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error'

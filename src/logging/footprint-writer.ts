@@ -11,7 +11,14 @@ export const MAX_QUEUED_LINES = 64
 /** The file-system calls the writer makes; tests pass a slow one to exercise backpressure. */
 export interface FootprintWriterIo {
   openSync(file: string, flags: 'a'): number
-  write(fd: number, buffer: Buffer, offset: number, length: number, position: null, callback: (err: NodeJS.ErrnoException | null, written: number) => void): void
+  write(
+    fd: number,
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: null,
+    callback: (err: NodeJS.ErrnoException | null, written: number) => void,
+  ): void
   writeSync(fd: number, buffer: Buffer): number
   close(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void
 }

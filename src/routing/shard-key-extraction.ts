@@ -15,11 +15,7 @@ import type { BuilderStatement } from '../knex/builder-internals.js'
  * keysFromWhere(builder._statements, 'id', ['accounts']) // [42] for .where({ id: 42 })
  * ```
  */
-export function keysFromWhere(
-  statements: readonly BuilderStatement[],
-  keyColumn: string,
-  tableNames: readonly string[],
-): ShardKey[] | undefined {
+export function keysFromWhere(statements: readonly BuilderStatement[], keyColumn: string, tableNames: readonly string[]): ShardKey[] | undefined {
   return keysFromWhereMatching(statements, (column) => isKeyColumn(column, keyColumn, tableNames))
 }
 

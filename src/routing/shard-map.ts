@@ -44,9 +44,7 @@ export interface ShardMap {
  */
 export function createShardMap(shardNames: readonly string[], router: 'hash' | 'xxhash' | RouterFunction): ShardMap {
   if (router !== 'hash' && router !== 'xxhash' && typeof router !== 'function') {
-    throw new TypeError(
-      `Expected \`router\` to be 'hash', 'xxhash', or a function (table, key) => shardName, got ${describeValue(router)}`,
-    )
+    throw new TypeError(`Expected \`router\` to be 'hash', 'xxhash', or a function (table, key) => shardName, got ${describeValue(router)}`)
   }
   if (!Array.isArray(shardNames)) {
     throw new TypeError(`Expected \`shards\` to be an object mapping shard names to connections, got ${describeValue(shardNames)}`)

@@ -200,7 +200,11 @@ function assertWritable(builder: KnexBuilderInternals, shape: StatementShape): v
 function updatedJoinedTables(builder: KnexBuilderInternals, shape: StatementShape): TableRef[] {
   const set = builder._single.update
   if (set === undefined) return []
-  const qualifiers = new Set(Object.keys(set).filter((c) => c.includes('.')).map((c) => c.slice(0, c.lastIndexOf('.')).split('.').pop()!))
+  const qualifiers = new Set(
+    Object.keys(set)
+      .filter((c) => c.includes('.'))
+      .map((c) => c.slice(0, c.lastIndexOf('.')).split('.').pop()!),
+  )
   return shape.top.refs.filter((ref) => ref !== shape.main && qualifiers.has(ref.alias))
 }
 
@@ -263,4 +267,3 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   if (list) list.push(value)
   else map.set(key, [value])
 }
-

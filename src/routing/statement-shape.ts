@@ -114,7 +114,12 @@ class ShapeReader {
     this.#source(block, builder._single.table, top ? 'the main table' : found, ctes, top)
     const joins = builder._statements.filter((st) => st.grouping === 'join') as unknown as JoinStatement[]
     for (const join of joins) this.#join(block, join, ctes)
-    this.#conditions(block, builder._statements.filter((st) => st.grouping === 'where'), ctes, true)
+    this.#conditions(
+      block,
+      builder._statements.filter((st) => st.grouping === 'where'),
+      ctes,
+      true,
+    )
     for (const st of builder._statements) this.#statement(block, st, ctes)
     this.#single(block, ctes)
     for (const ref of block.refs) ref.keys = keysOf(block, ref)
@@ -220,7 +225,12 @@ class ShapeReader {
       if (proving && st.not !== true) this.#proof(block, st)
       if ((st.type === 'whereWrapped' || st.type === 'havingWrapped') && typeof st.value === 'function') {
         const group = builderFromCallback(block.builder, st.value as (b: unknown) => void)
-        this.#conditions(block, group._statements.filter((s) => s.grouping === 'where' || s.grouping === 'having'), ctes, false)
+        this.#conditions(
+          block,
+          group._statements.filter((s) => s.grouping === 'where' || s.grouping === 'having'),
+          ctes,
+          false,
+        )
         continue
       }
       if (st.type === 'whereRaw' || st.type === 'havingRaw') {

@@ -55,7 +55,10 @@ const FRAME = /^\s*at (?:(.*?) \()?(?:file:\/\/)?(.+?):(\d+):(\d+)\)?$/
 function ownDirectory(): string {
   const holder: { stack?: string } = {}
   Error.captureStackTrace(holder, ownDirectory)
-  const frame = (holder.stack ?? '').split('\n').map((line) => FRAME.exec(line)).find((m) => m !== null)
+  const frame = (holder.stack ?? '')
+    .split('\n')
+    .map((line) => FRAME.exec(line))
+    .find((m) => m !== null)
   const dir = frame ? path.dirname(decodeURIComponent(frame[2]!)) : ''
   return path.basename(dir) === 'shared' ? path.dirname(dir) : dir
 }

@@ -161,10 +161,7 @@ export class PartialCommitError extends TransactionError {
   /** The shard whose COMMIT failed. */
   readonly failedShard: string
 
-  constructor(
-    facts: TransactionFacts & { committedShards: readonly string[]; uncommittedShards: readonly string[]; failedShard: string },
-    cause: unknown,
-  ) {
+  constructor(facts: TransactionFacts & { committedShards: readonly string[]; uncommittedShards: readonly string[]; failedShard: string }, cause: unknown) {
     super(
       'SHARDTX_PARTIAL_COMMIT',
       `Transaction ${facts.transactionId} (opened at ${formatLocation(facts.origin)}) committed on shards ` +

@@ -59,8 +59,9 @@ export class AttemptControl implements HandleControl {
 
   #endedPromise(): Promise<void> {
     // rollback() asked for it: it succeeded; a failed commit rejects commit()'s promise.
-    return (this.#ended ??= this.#settlable((outcome) => (outcome.ok || outcome.rolledBack ? { ok: true, value: undefined } : { ok: false, error: outcome.error })))
-      .promise as Promise<void>
+    return (this.#ended ??= this.#settlable((outcome) =>
+      outcome.ok || outcome.rolledBack ? { ok: true, value: undefined } : { ok: false, error: outcome.error },
+    )).promise as Promise<void>
   }
 
   /** A promise settled from the outcome by `map`, now if the outcome is known, else at {@link finish}. */

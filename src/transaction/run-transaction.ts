@@ -80,7 +80,8 @@ async function runCallback(fn: (tx: ShardedTransaction) => unknown, handle: Shar
 async function runAttempt(services: TransactionServices, fn: (tx: ShardedTransaction) => unknown, options: RunOptions, carry: unknown): Promise<unknown> {
   const tx = new TransactionState(services, options.policy, options.origin, options.reason, { sessionSetup: options.sessionSetup, canRestart: !options.manual })
   const control = new AttemptControl()
-  const makeHandle = (c: AttemptControl): ShardedTransaction => createTransactionHandle(tx, c, (container, config) => runSavepoint(tx, container, config, makeHandle))
+  const makeHandle = (c: AttemptControl): ShardedTransaction =>
+    createTransactionHandle(tx, c, (container, config) => runSavepoint(tx, container, config, makeHandle))
   const started = performance.now()
   let outcome: TransactionOutcome = 'rolled back'
   try {
@@ -136,7 +137,10 @@ function reportRetry(services: TransactionServices, err: unknown, attempt: numbe
   }
   if (CHANNELS.transactionRetry.hasSubscribers) CHANNELS.transactionRetry.publish(event)
   if (debug) {
-    services.logger.debug(event, `shardtx: retrying transaction from ${event.origin} after ${event.errorCode} (attempt ${attempt + 1} of ${options.maxAttempts})`)
+    services.logger.debug(
+      event,
+      `shardtx: retrying transaction from ${event.origin} after ${event.errorCode} (attempt ${attempt + 1} of ${options.maxAttempts})`,
+    )
   }
 }
 

@@ -54,7 +54,13 @@ export async function runSavepoint(
   return control.executionPromise
 }
 
-async function end(tx: CoreTransaction, name: string, control: AttemptControl, request: Awaited<AttemptControl['requested']>, doNotRejectOnRollback: boolean): Promise<void> {
+async function end(
+  tx: CoreTransaction,
+  name: string,
+  control: AttemptControl,
+  request: Awaited<AttemptControl['requested']>,
+  doNotRejectOnRollback: boolean,
+): Promise<void> {
   try {
     await tx.settleInFlight()
     if (request.kind === 'commit') {

@@ -1,4 +1,13 @@
-import { DistributedDeadlockError, ShardUnavailableError, ShardtxError, StatementTimeoutError, UnroutableQueryError, formatLocation, isLockWaitTimeout, isRetryableError } from '../shared/errors.js'
+import {
+  DistributedDeadlockError,
+  ShardUnavailableError,
+  ShardtxError,
+  StatementTimeoutError,
+  UnroutableQueryError,
+  formatLocation,
+  isLockWaitTimeout,
+  isRetryableError,
+} from '../shared/errors.js'
 import type { KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
 import type { RoutedStatement } from '../routing/statement-router.js'
@@ -33,7 +42,10 @@ export function executeRawStatement(tx: CoreTransaction, raw: unknown, callSite:
   const order = tx.services.shardMap.order
   const shard = participants.length === 1 ? participants[0] : order.length === 1 ? order[0] : undefined
   if (shard === undefined) {
-    const where = participants.length === 0 ? 'writes to no shard yet' : `writes to ${participants.length} shards [${tx.services.shardMap.canonicalOrder(participants).join(', ')}]`
+    const where =
+      participants.length === 0
+        ? 'writes to no shard yet'
+        : `writes to ${participants.length} shards [${tx.services.shardMap.canonicalOrder(participants).join(', ')}]`
     return Promise.reject(
       new UnroutableQueryError(
         `tx.raw() awaited on its own has no table to route by, and this transaction ${where}. ` +
@@ -149,7 +161,14 @@ export function executeOnShard(tx: TransactionState, shard: string, builder: unk
  * a locking read, raw SQL). The deadlock detector arms a timer beside it (see deadlock/wait-watch.ts);
  * the statement itself never waits for the detector.
  */
-async function runOn(tx: TransactionState, shard: string, client: KnexClientLike, builder: unknown, mayWait = false, lockWaitExpected = false): Promise<unknown> {
+async function runOn(
+  tx: TransactionState,
+  shard: string,
+  client: KnexClientLike,
+  builder: unknown,
+  mayWait = false,
+  lockWaitExpected = false,
+): Promise<unknown> {
   const watch = mayWait ? tx.services.deadlock.watch(tx, shard) : undefined
   try {
     return await client.runner(builder).run()

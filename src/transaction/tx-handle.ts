@@ -124,7 +124,8 @@ interface HandleInternals {
 /** The attempt behind a transaction object; a member called on something else is a misuse. */
 function stateOf(handle: unknown): HandleInternals[typeof HANDLE] {
   const state = (handle as Partial<HandleInternals> | null)?.[HANDLE]
-  if (state === undefined) throw new TypeError('Expected a shardtx transaction object as `this`: call the member on the transaction (tx.commit()), not detached from it.')
+  if (state === undefined)
+    throw new TypeError('Expected a shardtx transaction object as `this`: call the member on the transaction (tx.commit()), not detached from it.')
   return state
 }
 
@@ -140,7 +141,9 @@ function stateOf(handle: unknown): HandleInternals[typeof HANDLE] {
  * ```
  */
 export function createHandleTemplate(compileClient: KnexClientLike): Knex {
-  const template = knexOver(routingClient(compileClient, () => Promise.reject(new Error('shardtx internal error: the transaction template ran a statement')), refuse))
+  const template = knexOver(
+    routingClient(compileClient, () => Promise.reject(new Error('shardtx internal error: the transaction template ran a statement')), refuse),
+  )
   const context = (template as unknown as { context: Record<string, unknown> }).context
   context.destroy = () => refuse('tx.destroy(); db.destroy() closes every pool')
   context.initialize = () => refuse('tx.initialize()')
@@ -148,14 +151,49 @@ export function createHandleTemplate(compileClient: KnexClientLike): Knex {
   const shardHandle = (tx: CoreTransaction, name: string, options: { readOnly?: boolean } = {}) => unroutedHandle(tx, name, options.readOnly === true)
   Object.defineProperties(template, {
     isTransaction: { value: true },
-    id: { get: function (this: unknown) { return stateOf(this).tx.id }, enumerable: true },
-    shards: { get: function (this: unknown) { const { tx } = stateOf(this); return tx.services.shardMap.canonicalOrder(tx.participants) }, enumerable: true },
-    executionPromise: { get: function (this: unknown) { return stateOf(this).control.executionPromise } },
-    commit: { value: function commit(this: unknown, value?: unknown) { return stateOf(this).control.commit(value) } },
-    rollback: { value: function rollback(this: unknown, error?: unknown) { return stateOf(this).control.rollback(error) } },
-    isCompleted: { value: function isCompleted(this: unknown) { return stateOf(this).control.isCompleted() } },
-    savepoint: { value: function savepoint(this: unknown, container: unknown, config: unknown) { return stateOf(this).savepoint(container, config) } },
-    shard: { value: function shard(this: unknown, name: string, options?: { readOnly?: boolean }) { return shardHandle(stateOf(this).tx, name, options) } },
+    id: {
+      get: function (this: unknown) {
+        return stateOf(this).tx.id
+      },
+      enumerable: true,
+    },
+    shards: {
+      get: function (this: unknown) {
+        const { tx } = stateOf(this)
+        return tx.services.shardMap.canonicalOrder(tx.participants)
+      },
+      enumerable: true,
+    },
+    executionPromise: {
+      get: function (this: unknown) {
+        return stateOf(this).control.executionPromise
+      },
+    },
+    commit: {
+      value: function commit(this: unknown, value?: unknown) {
+        return stateOf(this).control.commit(value)
+      },
+    },
+    rollback: {
+      value: function rollback(this: unknown, error?: unknown) {
+        return stateOf(this).control.rollback(error)
+      },
+    },
+    isCompleted: {
+      value: function isCompleted(this: unknown) {
+        return stateOf(this).control.isCompleted()
+      },
+    },
+    savepoint: {
+      value: function savepoint(this: unknown, container: unknown, config: unknown) {
+        return stateOf(this).savepoint(container, config)
+      },
+    },
+    shard: {
+      value: function shard(this: unknown, name: string, options?: { readOnly?: boolean }) {
+        return shardHandle(stateOf(this).tx, name, options)
+      },
+    },
     shardFor: {
       value: function shardFor(this: unknown, table: string, key: ShardKey, options?: { readOnly?: boolean }) {
         const { tx } = stateOf(this)
@@ -174,12 +212,17 @@ function unroutedHandle(tx: CoreTransaction, name: string, readOnly: boolean): S
   if (!tx.services.shardMap.has(name)) {
     throw new TypeError(`Expected a shard name from ${JSON.stringify(tx.services.shardMap.order)} in tx.shard(), got ${JSON.stringify(name)}`)
   }
-  const client = routingClient(tx.services.compileClient, (builder) => executeUnroutedStatement(tx, name, builder, { readOnly, callSite: siteOf(builder) }), refuse)
+  const client = routingClient(
+    tx.services.compileClient,
+    (builder) => executeUnroutedStatement(tx, name, builder, { readOnly, callSite: siteOf(builder) }),
+    refuse,
+  )
   rememberCallSites(client)
   const handle = function table(table: string) {
     return client.queryBuilder().table(table)
   } as ShardHandle
-  handle.raw = ((sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) => (bindings === undefined ? client.raw(sql) : client.raw(sql, bindings))) as ShardHandle['raw']
+  handle.raw = ((sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) =>
+    bindings === undefined ? client.raw(sql) : client.raw(sql, bindings)) as ShardHandle['raw']
   return handle
 }
 

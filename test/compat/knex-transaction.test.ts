@@ -24,8 +24,12 @@ afterAll(async () => {
 })
 beforeEach(async () => {
   await f.reset()
-  await db.shard('-80')('accounts').insert(LOW.map((id) => ({ id, balance: 100 })))
-  await db.shard('80-')('accounts').insert(HIGH.map((id) => ({ id, balance: 100 })))
+  await db
+    .shard('-80')('accounts')
+    .insert(LOW.map((id) => ({ id, balance: 100 })))
+  await db
+    .shard('80-')('accounts')
+    .insert(HIGH.map((id) => ({ id, balance: 100 })))
 })
 
 async function balanceOf(id: number): Promise<number> {
@@ -240,8 +244,16 @@ describe('builder entry points', () => {
   })
 
   it('batchInsert runs its chunks in a savepoint of the transaction', async () => {
-    const ids = Array.from({ length: 100 }, (_, i) => 3000 + i).filter((id) => db.shardOf('accounts', id) === '80-').slice(0, 2)
-    await db.transaction((tx) => tx.batchInsert('accounts', ids.map((id) => ({ id, balance: 1 })), 1))
+    const ids = Array.from({ length: 100 }, (_, i) => 3000 + i)
+      .filter((id) => db.shardOf('accounts', id) === '80-')
+      .slice(0, 2)
+    await db.transaction((tx) =>
+      tx.batchInsert(
+        'accounts',
+        ids.map((id) => ({ id, balance: 1 })),
+        1,
+      ),
+    )
     expect(await Promise.all(ids.map(balanceOf))).toEqual([1, 1])
   })
 
@@ -265,7 +277,10 @@ describe('builders moved onto the transaction with .transacting(tx)', () => {
     await expect(
       db.transaction(async (tx) => {
         await instance()('accounts').where({ id: 1 }).update({ balance: 1 }).transacting(tx)
-        await instance()('accounts').where({ id: 2 }).decrement('balance', 1).modify((q) => q.transacting(tx))
+        await instance()('accounts')
+          .where({ id: 2 })
+          .decrement('balance', 1)
+          .modify((q) => q.transacting(tx))
         throw new Error('roll it all back')
       }),
     ).rejects.toThrow('roll it all back')
@@ -288,10 +303,19 @@ describe('builders moved onto the transaction with .transacting(tx)', () => {
 describe('raw, fn and ref', () => {
   it('tx.raw as a value inside a routed builder rides on that builder; fn.now and ref work', async () => {
     await db.transaction(async (tx) => {
-      await tx('accounts').where({ id: 1 }).update({ balance: tx.raw('balance + ?', [7]) })
-      await tx('accounts').where({ id: 1 }).update({ name: tx.raw('CAST(? AS CHAR)', ['x']) })
-      await tx('accounts').where({ id: 2 }).update({ balance: tx.ref('balance') })
-      const [{ now }] = await tx.shardFor('accounts', 1).raw('SELECT ? < DATE_ADD(NOW(), INTERVAL 1 DAY) AS now', [new Date(0)]).then((r: any) => r[0])
+      await tx('accounts')
+        .where({ id: 1 })
+        .update({ balance: tx.raw('balance + ?', [7]) })
+      await tx('accounts')
+        .where({ id: 1 })
+        .update({ name: tx.raw('CAST(? AS CHAR)', ['x']) })
+      await tx('accounts')
+        .where({ id: 2 })
+        .update({ balance: tx.ref('balance') })
+      const [{ now }] = await tx
+        .shardFor('accounts', 1)
+        .raw('SELECT ? < DATE_ADD(NOW(), INTERVAL 1 DAY) AS now', [new Date(0)])
+        .then((r: any) => r[0])
       expect(now).toBe(1)
       expect(tx.fn.now().toQuery()).toMatch(/CURRENT_TIMESTAMP/)
     })

@@ -35,8 +35,12 @@ beforeAll(async () => {
 afterAll(() => f.close())
 beforeEach(async () => {
   await f.reset()
-  await db.shard('-80')('accounts').insert(LOW.map((id) => ({ id, balance: 100 })))
-  await db.shard('80-')('accounts').insert(HIGH.map((id) => ({ id, balance: 100 })))
+  await db
+    .shard('-80')('accounts')
+    .insert(LOW.map((id) => ({ id, balance: 100 })))
+  await db
+    .shard('80-')('accounts')
+    .insert(HIGH.map((id) => ({ id, balance: 100 })))
 })
 
 const balanceOf = async (id: number) => Number((await db.shard(db.shardOf('accounts', id))('accounts').where({ id }).first()).balance)

@@ -58,9 +58,14 @@ ruleTester.run('no-cross-shard-write (co-location and reference tables)', rule, 
 
 describe('validateTables reads co-location and reference declarations', () => {
   it('accepts them and refuses what createShardedDb refuses, naming the file', () => {
-    expect(validateTables({ c: { shardKey: 'id' }, o: { shardKey: 'cid', colocatedWith: 'c' }, r: { reference: true } }, 'x.json').o).toEqual({ shardKey: 'cid', colocatedWith: 'c' })
+    expect(validateTables({ c: { shardKey: 'id' }, o: { shardKey: 'cid', colocatedWith: 'c' }, r: { reference: true } }, 'x.json').o).toEqual({
+      shardKey: 'cid',
+      colocatedWith: 'c',
+    })
     expect(() => validateTables({ o: { shardKey: 'cid', colocatedWith: 'nope' } }, 'x.json')).toThrow(ShardtxLintConfigError)
-    expect(() => validateTables({ o: { shardKey: 'cid', colocatedWith: 'r' }, r: { reference: true } }, 'x.json')).toThrow(/x\.json: table "o": .*'r' is a reference table/)
+    expect(() => validateTables({ o: { shardKey: 'cid', colocatedWith: 'r' }, r: { reference: true } }, 'x.json')).toThrow(
+      /x\.json: table "o": .*'r' is a reference table/,
+    )
     expect(() => validateTables({ r: { reference: 'yes' } }, 'x.json')).toThrow(/"reference" set to something other than true/)
   })
 })

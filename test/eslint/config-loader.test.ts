@@ -7,13 +7,7 @@ import tsParser from '@typescript-eslint/parser'
 import { Linter } from 'eslint'
 import { afterEach, describe, expect, it } from 'vitest'
 import plugin from '../../src/eslint/index.js'
-import {
-  findDefaultConfig,
-  loadTablesFromFile,
-  resolveRuleTables,
-  ShardtxLintConfigError,
-  validateTables,
-} from '../../src/eslint/config-loader.js'
+import { findDefaultConfig, loadTablesFromFile, resolveRuleTables, ShardtxLintConfigError, validateTables } from '../../src/eslint/config-loader.js'
 
 const cwd = process.cwd()
 const fixture = (name: string): string => `test/eslint/fixtures/${name}`

@@ -128,7 +128,9 @@ ruleTester.run('no-cross-shard-write', rule, {
     {
       name: "crossShard: 'warn' with a reason (a link, or a constant the runtime checks)",
       options: OPTIONS,
-      code: tx(accountsFromLedgerTo, ", { crossShard: 'warn', reason: 'https://tracker.example/PAY-7' }") + tx(accountsFromLedgerTo, ', { reason: REASON, crossShard: `warn` }'),
+      code:
+        tx(accountsFromLedgerTo, ", { crossShard: 'warn', reason: 'https://tracker.example/PAY-7' }") +
+        tx(accountsFromLedgerTo, ', { reason: REASON, crossShard: `warn` }'),
     },
     {
       name: 'writes outside a transaction callback',
@@ -209,13 +211,26 @@ async function run(db, from) {
       name: 'a table missing from the configuration is reported once per file, reads and writes alike, even in declared transactions',
       options: OPTIONS,
       code:
-        tx(`    await tx('accounts').where({ id: from.id }).update({ a: 1 })
+        tx(
+          `    await tx('accounts').where({ id: from.id }).update({ a: 1 })
     await tx('acounts').where({ id: to.id }).update({ a: 1 })
     await tx('acounts').where({ id: from.id }).first()
-    await tx('audit_log').insert({ who: to.id })`, ", { crossShard: 'ordered' }") + tx(`    await tx('acounts').select()`),
+    await tx('audit_log').insert({ who: to.id })`,
+          ", { crossShard: 'ordered' }",
+        ) + tx(`    await tx('acounts').select()`),
       errors: [
-        { messageId: 'unknownTable', line: 4, column: 11, data: { table: '`acounts`', known: 'tables: accounts, ledger, orders, notifications, countries, currencies, rates' } },
-        { messageId: 'unknownTable', line: 6, column: 11, data: { table: '`audit_log`', known: 'tables: accounts, ledger, orders, notifications, countries, currencies, rates' } },
+        {
+          messageId: 'unknownTable',
+          line: 4,
+          column: 11,
+          data: { table: '`acounts`', known: 'tables: accounts, ledger, orders, notifications, countries, currencies, rates' },
+        },
+        {
+          messageId: 'unknownTable',
+          line: 6,
+          column: 11,
+          data: { table: '`audit_log`', known: 'tables: accounts, ledger, orders, notifications, countries, currencies, rates' },
+        },
       ],
     },
     {
@@ -225,10 +240,22 @@ async function run(db, from) {
       errors: [
         {
           messageId: 'crossShard',
-          data: { ...fixAdvice('db.transaction', REASON_NOTES.reasonWithoutWarn), first: '`accounts` (key `from.id`)', second: '`ledger` (key `entry.account_id`)' },
+          data: {
+            ...fixAdvice('db.transaction', REASON_NOTES.reasonWithoutWarn),
+            first: '`accounts` (key `from.id`)',
+            second: '`ledger` (key `entry.account_id`)',
+          },
           suggestions: [
-            { messageId: 'suggestOrdered', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', reason: 'https://tracker.example/PAY-7' }") },
-            { messageId: 'suggestSplit', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'split', reason: 'https://tracker.example/PAY-7' }") },
+            {
+              messageId: 'suggestOrdered',
+              data: { tx: 'db.transaction' },
+              output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', reason: 'https://tracker.example/PAY-7' }"),
+            },
+            {
+              messageId: 'suggestSplit',
+              data: { tx: 'db.transaction' },
+              output: tx(accountsFromLedgerTo, ", { crossShard: 'split', reason: 'https://tracker.example/PAY-7' }"),
+            },
           ],
         },
       ],
@@ -240,7 +267,11 @@ async function run(db, from) {
       errors: [
         {
           messageId: 'crossShard',
-          data: { ...fixAdvice('db.transaction', REASON_NOTES.warnWithoutReason), first: '`accounts` (key `from.id`)', second: '`ledger` (key `entry.account_id`)' },
+          data: {
+            ...fixAdvice('db.transaction', REASON_NOTES.warnWithoutReason),
+            first: '`accounts` (key `from.id`)',
+            second: '`ledger` (key `entry.account_id`)',
+          },
           suggestions: [
             { messageId: 'suggestOrdered', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', reason: ' ' }") },
             { messageId: 'suggestSplit', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'split', reason: ' ' }") },
@@ -289,7 +320,12 @@ async function run(db, from) {
       const from = to
       await tx('accounts').where({ id: from.id }).update({ a: 2 })
     }`
-      return { name: 'same table: a shadowing variable with the same name', options: OPTIONS, code: tx(body), errors: [txError(body, 'sameTableKeys', { line: 6 })] }
+      return {
+        name: 'same table: a shadowing variable with the same name',
+        options: OPTIONS,
+        code: tx(body),
+        errors: [txError(body, 'sameTableKeys', { line: 6 })],
+      }
     })(),
     (() => {
       const body = `    await tx('countries').where({ code: 'NL' }).update({ vat: 21 })
@@ -483,10 +519,7 @@ async function run(db, a, b) {
         name: 'an allow without a reason is reported and allows nothing',
         options: OPTIONS,
         code: tx(body),
-        errors: [
-          { messageId: 'allowNeedsReason' as const, line: 4, column: 5 },
-          txError(body, 'crossShard', { line: 5 }),
-        ],
+        errors: [{ messageId: 'allowNeedsReason' as const, line: 4, column: 5 }, txError(body, 'crossShard', { line: 5 })],
       }
     })(),
     {

@@ -19,7 +19,13 @@ interface ChildConfig {
 
 const config = JSON.parse(process.argv[2]!) as ChildConfig
 const logger = captureLogger()
-const db = createShardedDb({ shards: config.shards, tables: { accounts: { shardKey: 'id' } }, crossShard: 'warn', logger, retry: { maxAttempts: config.maxAttempts, baseDelayMs: 1 } })
+const db = createShardedDb({
+  shards: config.shards,
+  tables: { accounts: { shardKey: 'id' } },
+  crossShard: 'warn',
+  logger,
+  retry: { maxAttempts: config.maxAttempts, baseDelayMs: 1 },
+})
 const send = (message: object) => process.send!(message)
 
 let go!: () => void
@@ -41,7 +47,11 @@ async function run(): Promise<void> {
   } catch (err) {
     const e = err as { name?: string; code?: string; errno?: number; message?: string }
     send({
-      type: 'done', ok: false, calls, stats: db.deadlockStats(), events: logger.events('shardtx.distributed_deadlock').map((l) => l.obj),
+      type: 'done',
+      ok: false,
+      calls,
+      stats: db.deadlockStats(),
+      events: logger.events('shardtx.distributed_deadlock').map((l) => l.obj),
       error: { name: e.name, code: e.code, errno: e.errno, message: e.message },
     })
   }

@@ -98,7 +98,10 @@ function openParent(options: Partial<ShardedDbOptions> = {}) {
 }
 
 async function balances(): Promise<[number, number]> {
-  const [[ra], [rb]] = await Promise.all([t.query(t.names[0]!, 'SELECT balance FROM accounts WHERE id = ?', [a]), t.query(t.names[1]!, 'SELECT balance FROM accounts WHERE id = ?', [b])])
+  const [[ra], [rb]] = await Promise.all([
+    t.query(t.names[0]!, 'SELECT balance FROM accounts WHERE id = ?', [a]),
+    t.query(t.names[1]!, 'SELECT balance FROM accounts WHERE id = ?', [b]),
+  ])
   return [Number(ra.balance), Number(rb.balance)]
 }
 
@@ -119,7 +122,7 @@ function parentSide(parentDb: ShardedDb, proceed: Promise<void>) {
 }
 
 describe('a deadlock across two processes', () => {
-  it('is broken by the victim\'s own process: the younger transaction (in the child) is rolled back on both shards', async () => {
+  it("is broken by the victim's own process: the younger transaction (in the child) is rolled back on both shards", async () => {
     const { db: parentDb } = openParent()
     child = new Child({ shards: t.shards, first: b, second: a, maxAttempts: 1 })
     await child.next('ready')
@@ -148,7 +151,7 @@ describe('a deadlock across two processes', () => {
     expect(await t.query(t.names[0]!, `SELECT * FROM ${LOCK_WAITERS_TABLE}`)).toEqual([])
   })
 
-  it('is broken by the other process after the grace period when the victim\'s process is frozen, rolling the victim back on every shard', async () => {
+  it("is broken by the other process after the grace period when the victim's process is frozen, rolling the victim back on every shard", async () => {
     const graceMs = 1_000
     const { db: parentDb, logger } = openParent({ deadlock: { killOtherProcessVictimsAfterMs: graceMs } })
     child = new Child({ shards: t.shards, first: b, second: a, maxAttempts: 1 })

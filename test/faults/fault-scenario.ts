@@ -146,9 +146,7 @@ export async function runFaultScenario(shards: ServerShards, bank: Bank, opts: S
   await monitor
 
   for (const [shard, t] of Object.entries(timeline)) {
-    const first = records
-      .filter((r) => r.shard === shard && r.ok && r.startedAt >= t.restoredAt!)
-      .sort((a, b) => a.startedAt - b.startedAt)[0]
+    const first = records.filter((r) => r.shard === shard && r.ok && r.startedAt >= t.restoredAt!).sort((a, b) => a.startedAt - b.startedAt)[0]
     if (first) {
       t.firstSuccessAt = first.startedAt
       t.firstSuccessEndAt = first.startedAt + first.ms

@@ -108,7 +108,11 @@ describe('HealthRegistry', () => {
     script.calls[1]!.answer(true)
     await flush()
     expect(health.state('80-')).toBe('up')
-    expect(health.snapshot()['80-']).toMatchObject({ state: 'up', consecutiveFailures: 0, lastError: { message: expect.stringMatching(/ECONNREFUSED|connect failed/) } })
+    expect(health.snapshot()['80-']).toMatchObject({
+      state: 'up',
+      consecutiveFailures: 0,
+      lastError: { message: expect.stringMatching(/ECONNREFUSED|connect failed/) },
+    })
     expect(log.events('shardtx.shard_up')).toMatchObject([{ level: 'info', obj: { shard: '80-', failedProbes: 2 } }])
   })
 

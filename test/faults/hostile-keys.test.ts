@@ -61,13 +61,16 @@ let hash: ShardedDb
 beforeAll(async () => {
   shards = await createTestShards({ names: NAMES })
   // utf8mb4_bin: exact comparison; tag: the row of one property run, whatever PAD SPACE equates.
-  await shards.execAll('CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, k LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, tag CHAR(36) NOT NULL, KEY (tag))')
+  await shards.execAll(
+    'CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, k LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, tag CHAR(36) NOT NULL, KEY (tag))',
+  )
   const options = { shards: shards.shards, tables: { items: { shardKey: 'k' } } }
   xx = createShardedDb({ ...options, router: 'xxhash' })
   custom = createShardedDb({ ...options, router: customRouter })
   hash = createShardedDb({ ...options, router: 'hash' })
   for (const db of [xx, custom, hash]) {
-    for (const shard of NAMES) db.shard(shard).client.on('query', (q: { sql: string; bindings?: unknown[] }) => queries.push({ shard, sql: q.sql, bindings: q.bindings ?? [] }))
+    for (const shard of NAMES)
+      db.shard(shard).client.on('query', (q: { sql: string; bindings?: unknown[] }) => queries.push({ shard, sql: q.sql, bindings: q.bindings ?? [] }))
   }
 })
 
@@ -126,18 +129,23 @@ describe.each([
 describe('hash refuses non-integer keys before sending anything', () => {
   it('any hostile string: TypeError at shardOf and in a transaction, nothing sent, message bounded', async () => {
     await fc.assert(
-      fc.asyncProperty(hostileString.filter((s) => !/^\s*-?\d+\s*$/.test(s)), async (key) => {
-        expect(() => hash.shardOf('items', key)).toThrow(TypeError)
-        queries.length = 0
-        const err = await hash.transaction((tx) => tx('items').insert({ k: key, tag: 'x' })).then(
-          () => undefined,
-          (e: unknown) => e,
-        )
-        expect(err).toBeInstanceOf(TypeError)
-        expect((err as Error).message).toMatch(/shard key/)
-        expect((err as Error).message.length).toBeLessThan(1_000)
-        expect(queries).toEqual([])
-      }),
+      fc.asyncProperty(
+        hostileString.filter((s) => !/^\s*-?\d+\s*$/.test(s)),
+        async (key) => {
+          expect(() => hash.shardOf('items', key)).toThrow(TypeError)
+          queries.length = 0
+          const err = await hash
+            .transaction((tx) => tx('items').insert({ k: key, tag: 'x' }))
+            .then(
+              () => undefined,
+              (e: unknown) => e,
+            )
+          expect(err).toBeInstanceOf(TypeError)
+          expect((err as Error).message).toMatch(/shard key/)
+          expect((err as Error).message.length).toBeLessThan(1_000)
+          expect(queries).toEqual([])
+        },
+      ),
       { numRuns: 100 },
     )
   })

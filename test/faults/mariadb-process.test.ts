@@ -123,9 +123,7 @@ describe('startMariadb: two servers at once', () => {
   let b: MariadbProcess
 
   beforeAll(async () => {
-    ;[[a, b], timings.startTwoConcurrently] = await ms(() =>
-      Promise.all([startMariadb({ name: 'shard-a' }), startMariadb({ name: 'shard-b' })]),
-    )
+    ;[[a, b], timings.startTwoConcurrently] = await ms(() => Promise.all([startMariadb({ name: 'shard-a' }), startMariadb({ name: 'shard-b' })]))
   })
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()])

@@ -56,7 +56,7 @@ test('a hung shard is probed every probeIntervalMs while down, and db.destroy() 
   expect(connections).toBe(afterDestroy)
 })
 
-test('a process that never calls db.destroy() still exits: probe timers are unref\'d', { timeout: 30_000 }, async () => {
+test("a process that never calls db.destroy() still exits: probe timers are unref'd", { timeout: 30_000 }, async () => {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'probe-lifecycle.child.ts')
   const started = performance.now()
   const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {

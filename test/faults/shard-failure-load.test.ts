@@ -50,10 +50,18 @@ test('64 workers, one shard SIGKILLed and one SIGSTOPped, then restored', { time
   const summary = {
     operations: result.records.length,
     healthySuccessRate: healthyOk / onHealthy.length,
-    healthyFailures: onHealthy.filter((r) => !r.ok).map((r) => String((r.error as Error)?.message).slice(0, 200)).slice(0, 5),
+    healthyFailures: onHealthy
+      .filter((r) => !r.ok)
+      .map((r) => String((r.error as Error)?.message).slice(0, 200))
+      .slice(0, 5),
     failedShardFailures: failedOps.length,
     maxFailureMs: Math.round(Math.max(0, ...failedOps.map((r) => r.ms))),
-    p99FailureMs: Math.round(percentile(failedOps.map((r) => r.ms), 99)),
+    p99FailureMs: Math.round(
+      percentile(
+        failedOps.map((r) => r.ms),
+        99,
+      ),
+    ),
     // Waiting time after the shard broke (an operation that started before the fault also spent
     // time before it, on statements that still worked): what the failure bound is about.
     maxFailureAfterFaultMs: Math.round(

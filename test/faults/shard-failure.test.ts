@@ -91,9 +91,7 @@ describe('a SIGKILLed shard', () => {
 
     // Fast failure: a statement that needs -80 and 80- is refused before either shard sees it.
     const sentTo80 = countQueries('80-')
-    const fast = await timed(() =>
-      db.transaction((tx) => tx('accounts').whereIn('id', [idOn['-80']!, idOn['80-']!]).increment('balance', 1)),
-    )
+    const fast = await timed(() => db.transaction((tx) => tx('accounts').whereIn('id', [idOn['-80']!, idOn['80-']!]).increment('balance', 1)))
     expect(fast.error).toBeInstanceOf(ShardUnavailableError)
     expect((fast.error as Error).message).toMatch(/nothing was sent/)
     expect(fast.ms).toBeLessThan(BOUND_MS / 4)

@@ -42,7 +42,9 @@ beforeEach(() => {
   vi.useFakeTimers()
   probes = []
   const probe = () =>
-    new Promise<void>((resolve, reject) => probes.push({ answer: (ok) => (ok ? resolve() : reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }))) }))
+    new Promise<void>((resolve, reject) =>
+      probes.push({ answer: (ok) => (ok ? resolve() : reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }))) }),
+    )
   health = new HealthRegistry(['-80'], probe, { probeTimeoutMs: 1000, probeIntervalMs: 500, logger: captureLogger() })
   guard = new ShardGuard('-80', health, { suspectAfterMs: 1000, statementTimeoutMs: 30_000, acquireTimeoutMs: 10_000, poolMax: 10 })
 })
@@ -52,7 +54,11 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-const settle = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: unknown) => ({ error }))
+const settle = <T>(p: Promise<T>) =>
+  p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  )
 
 describe('ShardGuard.run', () => {
   it('passes answers and server errors through untouched', async () => {
@@ -114,7 +120,12 @@ describe('ShardGuard.run', () => {
 describe('ShardGuard.acquire', () => {
   it('a refused connect marks the shard down at once (no probe needed)', async () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
-    await expect(guard.acquire(() => Promise.reject(refused), () => undefined)).rejects.toThrow(/cannot connect \(ECONNREFUSED\)/)
+    await expect(
+      guard.acquire(
+        () => Promise.reject(refused),
+        () => undefined,
+      ),
+    ).rejects.toThrow(/cannot connect \(ECONNREFUSED\)/)
     await vi.advanceTimersByTimeAsync(0)
     expect(health.state('-80')).toBe('down')
     expect(probes).toHaveLength(0)
@@ -122,7 +133,12 @@ describe('ShardGuard.acquire', () => {
 
   it('a pool timeout is a ShardUnavailableError that does not mark the shard down', async () => {
     const timeout = Object.assign(new Error('Knex: Timeout acquiring a connection.'), { name: 'KnexTimeoutError' })
-    await expect(guard.acquire(() => Promise.reject(timeout), () => undefined)).rejects.toThrow(/no free connection in its pool within acquireTimeoutMs/)
+    await expect(
+      guard.acquire(
+        () => Promise.reject(timeout),
+        () => undefined,
+      ),
+    ).rejects.toThrow(/no free connection in its pool within acquireTimeoutMs/)
     await vi.advanceTimersByTimeAsync(0)
     expect(health.state('-80')).toBe('up')
   })
@@ -130,7 +146,12 @@ describe('ShardGuard.acquire', () => {
   it('waiters are failed when the shard goes down; a connection that arrives later goes back to the pool', async () => {
     const pooled = deferred<string>()
     const released: string[] = []
-    const waiting = settle(guard.acquire(() => pooled.promise, (c) => released.push(c)))
+    const waiting = settle(
+      guard.acquire(
+        () => pooled.promise,
+        (c) => released.push(c),
+      ),
+    )
     health.report('-80', { kind: 'failed', reason: 'connect failed' })
     await vi.advanceTimersByTimeAsync(0)
     expect(((await waiting) as { error: unknown }).error).toBeInstanceOf(ShardUnavailableError)

@@ -80,7 +80,10 @@ interface ChildResult {
 
 function runChild(run: object): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...childCommand, path.join(workDir, 'config.json'), JSON.stringify(run)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...childCommand, path.join(workDir, 'config.json'), JSON.stringify(run)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -98,7 +101,13 @@ function runChild(run: object): Promise<ChildResult> {
         done: nums('DONE'),
         failed: lines.filter((l) => l.startsWith('FAIL ')),
         kill: killLine
-          ? (([, phase, mode, planId, partNo, shard]) => ({ phase: phase as SplitPhase, mode: mode as 'live' | 'recovery', planId: planId!, partNo: partNo!, shard: shard! }))(killLine.split(' '))
+          ? (([, phase, mode, planId, partNo, shard]) => ({
+              phase: phase as SplitPhase,
+              mode: mode as 'live' | 'recovery',
+              planId: planId!,
+              partNo: partNo!,
+              shard: shard!,
+            }))(killLine.split(' '))
           : undefined,
         ended: lines.includes('END'),
         signal,
@@ -139,7 +148,10 @@ describe('split survives SIGKILL at every point of a plan', () => {
           if (r.kill.phase === 'during-commit') {
             // Did the COMMIT the process wrote just before dying reach the server? Either is
             // correct; the count shows the kill really landed mid-commit both ways.
-            const marker = await t.query(r.kill.shard, 'SELECT 1 FROM shardtx_split_applied WHERE plan_id = ? AND part_no = ?', [r.kill.planId, Number(r.kill.partNo)])
+            const marker = await t.query(r.kill.shard, 'SELECT 1 FROM shardtx_split_applied WHERE plan_id = ? AND part_no = ?', [
+              r.kill.planId,
+              Number(r.kill.partNo),
+            ])
             commitOnTheWire[marker.length > 0 ? 'landed' : 'lost']++
           }
         } else {
@@ -208,6 +220,8 @@ describe('split survives SIGKILL at every point of a plan', () => {
     expect(check.brokenTransfers).toEqual([])
     expect(check.accountsOutOfBalance).toEqual([])
     expect(check.completeTransfers).toBe(accepted.size)
-    console.log(`split crash test: ${accepted.size} plans accepted of ${TRANSFERS} transfers submitted (${done.size} seen succeeding by a child), all applied exactly once`)
+    console.log(
+      `split crash test: ${accepted.size} plans accepted of ${TRANSFERS} transfers submitted (${done.size} seen succeeding by a child), all applied exactly once`,
+    )
   })
 })

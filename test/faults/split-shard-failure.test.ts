@@ -63,7 +63,10 @@ test('in-flight split plans finish through recovery after a shard is killed and 
     applied: outcomes.filter((o) => o.result === 'applied').length,
     pending: pending.length,
     refused: outcomes.filter((o) => o.result === 'refused').length,
-    other: outcomes.filter((o) => o.result === 'other').map((o) => String(o.error)).slice(0, 3),
+    other: outcomes
+      .filter((o) => o.result === 'other')
+      .map((o) => String(o.error))
+      .slice(0, 3),
     maxMsTouchingKilled: Math.round(Math.max(...touching.map((o) => o.ms))),
   }
   console.log(`split-shard-failure: ${JSON.stringify(summary)}`)

@@ -30,7 +30,11 @@ export function runChild<T>(script: string, timeoutMs: number, env: Record<strin
     }, timeoutMs)
     child.on('exit', (code) => {
       clearTimeout(timer)
-      const last = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)
+      const last = stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .at(-1)
       if (code !== 0 || last === undefined) {
         reject(new Error(`${script} exited with ${code}\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-4000)}`))
         return

@@ -72,8 +72,12 @@ async function main() {
     for (let id = 1; low.length < CONCURRENCY || high.length < CONCURRENCY; id++) {
       ;(db.shardOf('counters', id) === '-80' ? low : high).push(id)
     }
-    await db.shard('-80')('counters').insert(low.slice(0, CONCURRENCY).map((id) => ({ id, n: 0 })))
-    await db.shard('80-')('counters').insert(high.slice(0, CONCURRENCY).map((id) => ({ id, n: 0 })))
+    await db
+      .shard('-80')('counters')
+      .insert(low.slice(0, CONCURRENCY).map((id) => ({ id, n: 0 })))
+    await db
+      .shard('80-')('counters')
+      .insert(high.slice(0, CONCURRENCY).map((id) => ({ id, n: 0 })))
 
     const sites = await generateCallSites(dir)
     let next = 0

@@ -54,7 +54,11 @@ describe('incident workload in warn mode with the deadlock detector', () => {
       db = bank.db
       const transfers = crossShardTransfers(bank, c.transfers, c.shards)
       const started = performance.now()
-      const run = await within(BOUND_MS, `the ${c.shards}-shard workload`, runConcurrently(transfers, WORKERS, (t) => bank.db.transaction((tx) => applyTransfer(tx, t))))
+      const run = await within(
+        BOUND_MS,
+        `the ${c.shards}-shard workload`,
+        runConcurrently(transfers, WORKERS, (t) => bank.db.transaction((tx) => applyTransfer(tx, t))),
+      )
       const seconds = (performance.now() - started) / 1000
 
       const retries = logger.events('shardtx.transaction_retry')

@@ -95,7 +95,18 @@ describe('distributed deadlock detector', () => {
     expect(event!.obj.detectionLatencyMs).toBeGreaterThan(0)
     // The story's last line: the victim's caller got the error, no retry (maxAttempts 1).
     expect(logger.events('shardtx.deadlock_victim_outcome').map((l) => [l.level, l.obj])).toEqual([
-      ['warn', { event: 'shardtx.deadlock_victim_outcome', victims: [err.transactionId], outcome: 'gave up', attempts: 1, maxAttempts: 1, errorCode: 'SHARDTX_DISTRIBUTED_DEADLOCK', origin: expect.stringMatching(/deadlock-support\.ts:\d+:\d+$/) }],
+      [
+        'warn',
+        {
+          event: 'shardtx.deadlock_victim_outcome',
+          victims: [err.transactionId],
+          outcome: 'gave up',
+          attempts: 1,
+          maxAttempts: 1,
+          errorCode: 'SHARDTX_DISTRIBUTED_DEADLOCK',
+          origin: expect.stringMatching(/deadlock-support\.ts:\d+:\d+$/),
+        },
+      ],
     ])
 
     const after = await balances()
@@ -115,7 +126,17 @@ describe('distributed deadlock detector', () => {
     // However the victim's cross-shard warnings were rate limited, the log says how it ended.
     const victim = logger.events('shardtx.distributed_deadlock')[0]!.obj.victim
     expect(logger.events('shardtx.deadlock_victim_outcome').map((l) => [l.level, l.obj])).toEqual([
-      ['warn', { event: 'shardtx.deadlock_victim_outcome', victims: [victim], outcome: 'retried and committed', attempts: 2, maxAttempts: 3, origin: expect.stringMatching(/deadlock-support\.ts:\d+:\d+$/) }],
+      [
+        'warn',
+        {
+          event: 'shardtx.deadlock_victim_outcome',
+          victims: [victim],
+          outcome: 'retried and committed',
+          attempts: 2,
+          maxAttempts: 3,
+          origin: expect.stringMatching(/deadlock-support\.ts:\d+:\d+$/),
+        },
+      ],
     ])
   })
 
@@ -243,10 +264,17 @@ describe('distributed deadlock detector', () => {
   it('reads nothing while nothing waits: uncontended transactions start no detection round', async () => {
     const { db } = open()
     for (let i = 0; i < 20; i++) {
-      await db.transaction(async (tx) => {
-        await tx('accounts').where({ id: key(i % 4, 4) }).decrement('balance', 1)
-        await tx('accounts').where({ id: key((i + 1) % 4, 5) }).increment('balance', 1)
-      }, { crossShard: 'warn', reason: WARN_REASON })
+      await db.transaction(
+        async (tx) => {
+          await tx('accounts')
+            .where({ id: key(i % 4, 4) })
+            .decrement('balance', 1)
+          await tx('accounts')
+            .where({ id: key((i + 1) % 4, 5) })
+            .increment('balance', 1)
+        },
+        { crossShard: 'warn', reason: WARN_REASON },
+      )
     }
     expect(db.deadlockStats()).toMatchObject({ enabled: true, rounds: 0, reads: 0, detections: 0, waitingNow: 0 })
   })

@@ -53,7 +53,10 @@ describe('npm run demo', () => {
 
   it('prints log events as JSON lines with --json, and --clean drops its databases', async () => {
     const { stdout } = await demo('--json')
-    const events = stdout.split('\n').filter((l) => l.startsWith('  log ')).map((l) => JSON.parse(l.replace(/^ {2}log \w+ /, '')) as { event: string })
+    const events = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('  log '))
+      .map((l) => JSON.parse(l.replace(/^ {2}log \w+ /, '')) as { event: string })
     expect(events.map((e) => e.event)).toContain('shardtx.deadlock_victim_outcome')
     expect((await demo('--clean')).stdout).toBe(`Dropped ${databases.join(', ')}.\n`)
     expect(await existing()).toEqual([])

@@ -6,7 +6,12 @@ import { findDeadlocks } from '../../src/deadlock/cycle-search.js'
 import { killConnectionSql } from '../../src/deadlock/kill.js'
 import { createMariaDbLockWaitReader } from '../../src/deadlock/lock-wait-reader-mariadb.js'
 import {
-  cleanStaleOwnerships, ensureLockWaitersTable, LOCK_WAITERS_TABLE, publishOwnership, readOwnerships, withdrawOwnership,
+  cleanStaleOwnerships,
+  ensureLockWaitersTable,
+  LOCK_WAITERS_TABLE,
+  publishOwnership,
+  readOwnerships,
+  withdrawOwnership,
 } from '../../src/deadlock/ownership-registry.js'
 import { knexQueryRunner, mysql2QueryRunner } from '../../src/deadlock/query-runner.js'
 import { detectServerFlavor } from '../../src/deadlock/server-flavor.js'
@@ -157,8 +162,24 @@ describe('MariaDB lock-wait reader', () => {
     ]
     const startedAt = Date.now()
     const ownerships: TransactionOwnership[] = [
-      { transactionId: 'T1', startedAt, processId: 'p1', connections: [{ shard: 'db1', connectionId: t1.db1.threadId! }, { shard: 'db2', connectionId: t1.db2.threadId! }] },
-      { transactionId: 'T2', startedAt: startedAt + 1, processId: 'p2', connections: [{ shard: 'db1', connectionId: t2.db1.threadId! }, { shard: 'db2', connectionId: t2.db2.threadId! }] },
+      {
+        transactionId: 'T1',
+        startedAt,
+        processId: 'p1',
+        connections: [
+          { shard: 'db1', connectionId: t1.db1.threadId! },
+          { shard: 'db2', connectionId: t1.db2.threadId! },
+        ],
+      },
+      {
+        transactionId: 'T2',
+        startedAt: startedAt + 1,
+        processId: 'p2',
+        connections: [
+          { shard: 'db1', connectionId: t2.db1.threadId! },
+          { shard: 'db2', connectionId: t2.db2.threadId! },
+        ],
+      },
     ]
 
     for (const c of [t1.db1, t1.db2, t2.db1, t2.db2]) await c.query('BEGIN')
@@ -166,7 +187,10 @@ describe('MariaDB lock-wait reader', () => {
     await t2.db2.query('UPDATE accounts SET balance = balance - 7 WHERE id = 1')
     const t1Blocked = t1.db2.query('UPDATE accounts SET balance = balance + 10 WHERE id = 1')
     const t2Blocked = t2.db1.query('UPDATE accounts SET balance = balance + 7 WHERE id = 1')
-    const t2Outcome = t2Blocked.then(() => 'completed', (err: { code?: string; errno?: number }) => `${err.code ?? ''} ${err.errno ?? ''}`.trim())
+    const t2Outcome = t2Blocked.then(
+      () => 'completed',
+      (err: { code?: string; errno?: number }) => `${err.code ?? ''} ${err.errno ?? ''}`.trim(),
+    )
     const deadlockFrom = performance.now()
 
     // Both readers hit the same server, so both return every edge; the graph dedupes per server.
@@ -222,8 +246,21 @@ describe('ownership registry', () => {
     await ensureLockWaitersTable(run) // IF NOT EXISTS
     await admin.query(`DELETE FROM \`${DB1}\`.${LOCK_WAITERS_TABLE}`)
 
-    const t1: TransactionOwnership = { transactionId: 'proc-a:1', startedAt: 1_700_000_000_001, processId: 'proc-a', connections: [{ shard: '-80', connectionId: 11 }, { shard: '80-', connectionId: 12 }] }
-    const t2: TransactionOwnership = { transactionId: 'proc-b:1', startedAt: 1_700_000_000_002, processId: 'proc-b', connections: [{ shard: '-80', connectionId: 21 }] }
+    const t1: TransactionOwnership = {
+      transactionId: 'proc-a:1',
+      startedAt: 1_700_000_000_001,
+      processId: 'proc-a',
+      connections: [
+        { shard: '-80', connectionId: 11 },
+        { shard: '80-', connectionId: 12 },
+      ],
+    }
+    const t2: TransactionOwnership = {
+      transactionId: 'proc-b:1',
+      startedAt: 1_700_000_000_002,
+      processId: 'proc-b',
+      connections: [{ shard: '-80', connectionId: 21 }],
+    }
     await publishOwnership(run, t1)
     await publishOwnership(run, t2)
     await publishOwnership(run, t1) // refresh: REPLACE, no duplicate rows
@@ -235,10 +272,9 @@ describe('ownership registry', () => {
     // A process that died 60 s ago left its row behind.
     const t3: TransactionOwnership = { transactionId: 'proc-dead:9', startedAt: 1, processId: 'proc-dead', connections: [{ shard: '-80', connectionId: 31 }] }
     await publishOwnership(run, t3)
-    await admin.query(
-      `UPDATE \`${DB1}\`.${LOCK_WAITERS_TABLE} SET published_at = UTC_TIMESTAMP(3) - INTERVAL 60 SECOND WHERE transaction_id = ?`,
-      [t3.transactionId],
-    )
+    await admin.query(`UPDATE \`${DB1}\`.${LOCK_WAITERS_TABLE} SET published_at = UTC_TIMESTAMP(3) - INTERVAL 60 SECOND WHERE transaction_id = ?`, [
+      t3.transactionId,
+    ])
     expect(await readOwnerships(run, { maxAgeSeconds: 10 })).toEqual([t2])
     expect((await readOwnerships(run, { maxAgeSeconds: 120 })).map((o) => o.transactionId)).toEqual(['proc-b:1', 'proc-dead:9'])
     expect(await cleanStaleOwnerships(run, { maxAgeSeconds: 10 })).toBe(1)

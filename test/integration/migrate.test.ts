@@ -34,7 +34,10 @@ exports.down = (knex) => knex.schema.dropTable('ledger')
 }
 
 async function tablesOf(shard: string): Promise<string[]> {
-  const rows = await t.query<{ name: string }>(shard, 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name')
+  const rows = await t.query<{ name: string }>(
+    shard,
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name',
+  )
   return rows.map((r) => r.name)
 }
 
@@ -92,7 +95,11 @@ describe('db.migrate', () => {
     const err = failure as ShardMigrationError
     expect(err.code).toBe('SHARDTX_MIGRATION_FAILED')
     expect(err.failedShard).toBe('40-80')
-    expect(err.shards.map((s) => [s.shard, s.status])).toEqual([['-40', 'done'], ['40-80', 'failed'], ['80-', 'skipped']])
+    expect(err.shards.map((s) => [s.shard, s.status])).toEqual([
+      ['-40', 'done'],
+      ['40-80', 'failed'],
+      ['80-', 'skipped'],
+    ])
     expect(err.message).toMatch(/db\.migrate\.latest\(\) failed on shard 40-80: .*ledger.*already exists.*Done: \[-40\]; not attempted: \[80-\]/)
     expect(await tablesOf('80-')).toEqual([]) // never touched
 
@@ -100,11 +107,17 @@ describe('db.migrate', () => {
     const retried = await db.migrate.latest({ directory: migrations })
     // MariaDB commits DDL implicitly, so the failed shard kept its first migration; knex skips it.
     const [accounts, ledger] = Object.keys(MIGRATIONS)
-    expect(retried.shards.map((s) => [s.shard, s.migrations])).toEqual([['-40', []], ['40-80', [ledger]], ['80-', [accounts, ledger]]])
+    expect(retried.shards.map((s) => [s.shard, s.migrations])).toEqual([
+      ['-40', []],
+      ['40-80', [ledger]],
+      ['80-', [accounts, ledger]],
+    ])
   })
 
   it('rejects a config that is not an object, and `all` that is not a boolean, naming them', async () => {
-    await expect(db.migrate.latest('./migrations' as never)).rejects.toThrow(new TypeError("Expected `db.migrate.latest() config` to be an object, got string './migrations'"))
+    await expect(db.migrate.latest('./migrations' as never)).rejects.toThrow(
+      new TypeError("Expected `db.migrate.latest() config` to be an object, got string './migrations'"),
+    )
     await expect(db.migrate.rollback({ directory: migrations }, 'yes' as never)).rejects.toThrow(
       new TypeError('Expected `all` of db.migrate.rollback(config, all) to be a boolean, got string'),
     )
@@ -147,11 +160,16 @@ describe('shardtx migrate', () => {
     await t.query('-40', 'CREATE TABLE accounts (x INT)')
     const failed = await cli(['latest'])
     expect(failed.code).toBe(1)
-    expect(failed.stdout).toMatch(/ {2}-40 {4}FAILED: .*accounts.*already exists\n {2}40-80 {2}not attempted \(an earlier shard failed\)\n {2}80- {4}not attempted/)
+    expect(failed.stdout).toMatch(
+      / {2}-40 {4}FAILED: .*accounts.*already exists\n {2}40-80 {2}not attempted \(an earlier shard failed\)\n {2}80- {4}not attempted/,
+    )
     expect(failed.stderr).toMatch(/^shardtx migrate: db\.migrate\.latest\(\) failed on shard -40/)
 
     const secretFile = path.join(dir, 'unreachable.mjs')
-    writeFileSync(secretFile, `export default { shards: { '0': 'mysql://app:Hunter2-pw@127.0.0.1:1/app' }, tables: {}, migrations: { directory: ${JSON.stringify(migrations)} } }\n`)
+    writeFileSync(
+      secretFile,
+      `export default { shards: { '0': 'mysql://app:Hunter2-pw@127.0.0.1:1/app' }, tables: {}, migrations: { directory: ${JSON.stringify(migrations)} } }\n`,
+    )
     const unreachable = await cli(['status', '--config', secretFile])
     expect(unreachable.code).toBe(1)
     expect(unreachable.stdout + unreachable.stderr).toMatch(/ECONNREFUSED/)
@@ -168,6 +186,9 @@ describe('shardtx migrate', () => {
     const badOption = path.join(dir, 'bad-option.mjs')
     writeFileSync(badOption, `export default { shards: ${JSON.stringify(t.shards)}, tables: {}, retry: { maxAtempts: 2 } }\n`)
     expect(await cli(['latest', '--config', badOption])).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown option `retry\.maxAtempts`/) })
-    expect(await cli(['sideways'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/value 'sideways' is invalid for argument 'command'. Allowed choices are latest, rollback, status/) })
+    expect(await cli(['sideways'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/value 'sideways' is invalid for argument 'command'. Allowed choices are latest, rollback, status/),
+    })
   })
 })

@@ -406,7 +406,9 @@ describe('raw statements and the restart bound', () => {
     expect(err).toMatchObject({ name: 'LockSetUnstableError', code: 'SHARDTX_LOCK_SET_UNSTABLE', retryable: false })
     const message = (err as Error).message
     expect(message).toMatch(/after 2 restarts \(maxLockRestarts\)/)
-    expect(message).toMatch(/attempt 1: rows of accounts on shard -80 \(locked by another transaction\) while holding shard 80-; attempt 2: .*; attempt 3 \(refused\)/)
+    expect(message).toMatch(
+      /attempt 1: rows of accounts on shard -80 \(locked by another transaction\) while holding shard 80-; attempt 2: .*; attempt 3 \(refused\)/,
+    )
     expect(message).toMatch(/lock: \{ accounts: \[/)
     expect(message).toMatch(/ordered-behaviour\.test\.ts:\d+/)
     expect((err as { restarts: unknown[] }).restarts).toHaveLength(3)

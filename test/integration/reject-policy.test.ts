@@ -14,8 +14,12 @@ beforeAll(async () => {
 afterAll(() => f.close())
 beforeEach(async () => {
   await f.reset()
-  await db.shard('-80')('accounts').insert(LOW.map((id) => ({ id, balance: 100 })))
-  await db.shard('80-')('accounts').insert(HIGH.map((id) => ({ id, balance: 100 })))
+  await db
+    .shard('-80')('accounts')
+    .insert(LOW.map((id) => ({ id, balance: 100 })))
+  await db
+    .shard('80-')('accounts')
+    .insert(HIGH.map((id) => ({ id, balance: 100 })))
   sentTo['-80'] = []
   sentTo['80-'] = []
 })
@@ -25,7 +29,7 @@ async function balances(): Promise<Record<number, number>> {
   return Object.fromEntries(rows.map((r) => [Number(r.id), Number(r.balance)]))
 }
 
-describe("reject policy (the default)", () => {
+describe('reject policy (the default)', () => {
   it('refuses the second shard, never sends that statement, and commits nothing anywhere', async () => {
     const before = await balances()
     const err = await db
@@ -65,7 +69,10 @@ describe("reject policy (the default)", () => {
     const err = await db
       .transaction(async (tx) => {
         await tx('accounts').where({ id: 1 }).update({ balance: 0 })
-        await tx('accounts').where({ id: 4 }).update({ balance: 0 }).catch(() => 'swallowed')
+        await tx('accounts')
+          .where({ id: 4 })
+          .update({ balance: 0 })
+          .catch(() => 'swallowed')
         return 'done'
       })
       .catch((e) => e)
@@ -76,9 +83,7 @@ describe("reject policy (the default)", () => {
   it('refuses concurrent writes to two shards started with Promise.all', async () => {
     const before = await balances()
     await expect(
-      db.transaction((tx) =>
-        Promise.all([tx('accounts').where({ id: 2 }).update({ balance: 1 }), tx('accounts').where({ id: 6 }).update({ balance: 1 })]),
-      ),
+      db.transaction((tx) => Promise.all([tx('accounts').where({ id: 2 }).update({ balance: 1 }), tx('accounts').where({ id: 6 }).update({ balance: 1 })])),
     ).rejects.toThrow(CrossShardTransactionError)
     expect(await balances()).toEqual(before)
   })
@@ -93,9 +98,14 @@ describe("reject policy (the default)", () => {
   })
 
   it('refuses a multi-row insert whose rows live on two shards', async () => {
-    await expect(db.transaction((tx) => tx('orders').insert([{ customer_id: 1, total: 1 }, { customer_id: 4, total: 1 }]))).rejects.toThrow(
-      CrossShardTransactionError,
-    )
+    await expect(
+      db.transaction((tx) =>
+        tx('orders').insert([
+          { customer_id: 1, total: 1 },
+          { customer_id: 4, total: 1 },
+        ]),
+      ),
+    ).rejects.toThrow(CrossShardTransactionError)
     expect([...(await f.rows('-80', 'orders')), ...(await f.rows('80-', 'orders'))]).toEqual([])
   })
 

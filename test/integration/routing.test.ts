@@ -12,8 +12,12 @@ beforeAll(async () => {
 afterAll(() => f.close())
 beforeEach(async () => {
   await f.reset()
-  await db.shard('-80')('accounts').insert(LOW.map((id) => ({ id, balance: 100 })))
-  await db.shard('80-')('accounts').insert(HIGH.map((id) => ({ id, balance: 100 })))
+  await db
+    .shard('-80')('accounts')
+    .insert(LOW.map((id) => ({ id, balance: 100 })))
+  await db
+    .shard('80-')('accounts')
+    .insert(HIGH.map((id) => ({ id, balance: 100 })))
 })
 
 describe('routing of builder forms to real shards', () => {
@@ -91,7 +95,7 @@ describe('routing of builder forms to real shards', () => {
     expect(sent).toHaveLength(1)
   })
 
-  it('locks with forUpdate and forShare on the key\'s shard only', async () => {
+  it("locks with forUpdate and forShare on the key's shard only", async () => {
     await db.transaction(async (tx) => {
       expect(await tx('accounts').where({ id: 5 }).forUpdate().first()).toMatchObject({ id: 5 })
       expect(await tx('accounts').where({ id: 1 }).forShare().first()).toMatchObject({ id: 1 })
@@ -140,9 +144,7 @@ describe('statements shardtx refuses to guess about', () => {
   })
 
   it('refuses an OR that could reach any shard, even with the key present', async () => {
-    await expect(
-      db.transaction((tx) => tx('accounts').where({ id: 1 }).orWhere({ name: 'x' }).update({ balance: 0 })),
-    ).rejects.toThrow(UnroutableQueryError)
+    await expect(db.transaction((tx) => tx('accounts').where({ id: 1 }).orWhere({ name: 'x' }).update({ balance: 0 }))).rejects.toThrow(UnroutableQueryError)
   })
 
   it('refuses an insert without its shard key', async () => {

@@ -10,9 +10,7 @@ const shards = JSON.parse(process.env.SHARDTX_SEQ_SHARDS ?? '{}') as Record<stri
 const inserts = Number(process.env.SHARDTX_SEQ_INSERTS)
 const db = createShardedDb({ shards, tables: SEQUENCE_TABLES, pool: { max: 8 } })
 try {
-  const results = await Promise.all(
-    Array.from({ length: inserts }, (_, i) => db.transaction((tx) => tx('customers').insert({ name: `p${process.pid}-${i}` }))),
-  )
+  const results = await Promise.all(Array.from({ length: inserts }, (_, i) => db.transaction((tx) => tx('customers').insert({ name: `p${process.pid}-${i}` }))))
   console.log(JSON.stringify({ ids: results.map((r) => Number((r as number[])[0])), block: SEQUENCE_BLOCK }))
 } finally {
   await db.destroy()

@@ -42,10 +42,10 @@ describe('sequences fill the shard key of new rows', () => {
   })
 
   it('fills only the rows without a key, and a multi-row insert resolves to its first generated id', async () => {
-    const result = await db.transaction(
-      (tx) => tx('customers').insert([{ name: 'x', id: 101 }, { name: 'y' }, { name: 'z' }]),
-      { crossShard: 'warn', reason: 'test: rows of one insert on both shards' },
-    )
+    const result = await db.transaction((tx) => tx('customers').insert([{ name: 'x', id: 101 }, { name: 'y' }, { name: 'z' }]), {
+      crossShard: 'warn',
+      reason: 'test: rows of one insert on both shards',
+    })
     // This process may still hold ids of a block reserved by an earlier test: the counter table is not its memory.
     const [first] = result as number[]
     const rows = [...(await t.query('-80', 'SELECT id, name FROM customers')), ...(await t.query('80-', 'SELECT id, name FROM customers'))]

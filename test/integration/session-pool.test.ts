@@ -36,7 +36,10 @@ const connectionOf = async (tx: Parameters<Parameters<ShardedDb['transaction']>[
 
 describe('connections shardtx opens', () => {
   it("carry mysql2's prepared-statement cache at shardtx's small size, not mysql2's 16,000 (about 0.5 MB of heap per connection)", async () => {
-    const client = db.shard('-80').client as { acquireConnection(): Promise<{ config: { maxPreparedStatements: number } }>; releaseConnection(c: unknown): Promise<void> }
+    const client = db.shard('-80').client as {
+      acquireConnection(): Promise<{ config: { maxPreparedStatements: number } }>
+      releaseConnection(c: unknown): Promise<void>
+    }
     const connection = await client.acquireConnection()
     try {
       expect(connection.config.maxPreparedStatements).toBe(MAX_PREPARED_STATEMENTS)

@@ -3,14 +3,7 @@
  * line they leave, transient failures that stay pending, and idempotency keys: on real shards.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import {
-  SplitPlanFailedError,
-  SplitPlanPendingError,
-  keyrangeNames,
-  type ShardedDb,
-  type ShardedDbOptions,
-  type SplitFailure,
-} from '../../src/index.js'
+import { SplitPlanFailedError, SplitPlanPendingError, keyrangeNames, type ShardedDb, type ShardedDbOptions, type SplitFailure } from '../../src/index.js'
 import { setSplitPhaseHookForTests } from '../../src/policies/split/phase-hook.js'
 import { BANK_SCHEMA, INITIAL_BALANCE } from '../support/bank.js'
 import { capturingLogger } from '../support/foundation-fixture.js'
@@ -59,7 +52,14 @@ describe('a part that fails for good', () => {
     }).catch((e) => e)
 
     expect(err).toBeInstanceOf(SplitPlanFailedError)
-    expect(err).toMatchObject({ code: 'SHARDTX_SPLIT_FAILED', failedShard: '80-', appliedShards: ['-80'], unappliedShards: ['80-'], causeCode: 'ER_DUP_ENTRY', replayed: false })
+    expect(err).toMatchObject({
+      code: 'SHARDTX_SPLIT_FAILED',
+      failedShard: '80-',
+      appliedShards: ['-80'],
+      unappliedShards: ['80-'],
+      causeCode: 'ER_DUP_ENTRY',
+      replayed: false,
+    })
     expect(err.message).toMatch(/Applied \(committed, kept\): \[-80\]; not applied: \[80-\]/)
     expect(err.message).toMatch(/opened at .*split-failure\.test\.ts:\d+/)
     expect(err.cause.errno).toBe(1062)
@@ -68,7 +68,10 @@ describe('a part that fails for good', () => {
     expect(failures).toHaveLength(1)
     expect(failures[0]).toMatchObject({ planId: err.planId, failedShard: '80-', appliedShards: ['-80'], unappliedShards: ['80-'], duringRecovery: false })
     expect(failures[0]!.parts.map((p) => p.shard)).toEqual(['-80', '80-'])
-    expect(failures[0]!.parts[1]!.statements[1]).toEqual({ sql: 'insert into `ledger` (`account_id`, `amount`, `transfer_id`) values (?, ?, ?)', bindings: [4, 10, 'dup'] })
+    expect(failures[0]!.parts[1]!.statements[1]).toEqual({
+      sql: 'insert into `ledger` (`account_id`, `amount`, `transfer_id`) values (?, ?, ?)',
+      bindings: [4, 10, 'dup'],
+    })
     expect(await balanceOf(1)).toBe(INITIAL_BALANCE) // compensated
     expect(await balanceOf(4)).toBe(INITIAL_BALANCE) // part 1 rolled back
 
@@ -78,7 +81,14 @@ describe('a part that fails for good', () => {
 
     const logged = entries.find((e) => e.obj.event === 'shardtx.split_plan_failed')!
     expect(logged.level).toBe('error')
-    expect(logged.obj).toMatchObject({ planId: err.planId, failedShard: '80-', appliedShards: ['-80'], unappliedShards: ['80-'], errorCode: 'ER_DUP_ENTRY', compensation: 'ran' })
+    expect(logged.obj).toMatchObject({
+      planId: err.planId,
+      failedShard: '80-',
+      appliedShards: ['-80'],
+      unappliedShards: ['80-'],
+      errorCode: 'ER_DUP_ENTRY',
+      compensation: 'ran',
+    })
     expect(JSON.stringify(logged)).not.toContain('dup-') // no key values or driver message by default
     expect(logged.obj.message).toBeUndefined()
 
@@ -220,7 +230,9 @@ describe('idempotency keys', () => {
 
   it('is refused under other policies and validated without echoing the key', async () => {
     const db = open()
-    await expect(db.transaction(async () => 1, { crossShard: 'reject', idempotencyKey: 'x' })).rejects.toThrow(/`idempotencyKey` applies only to \{ crossShard: 'split' \}/)
+    await expect(db.transaction(async () => 1, { crossShard: 'reject', idempotencyKey: 'x' })).rejects.toThrow(
+      /`idempotencyKey` applies only to \{ crossShard: 'split' \}/,
+    )
     await expect(db.transaction(async () => 1, { crossShard: 'warn', reason: 'r', compensate: () => {} })).rejects.toThrow(/`compensate`/)
     const err = await db.transaction(async () => 1, { idempotencyKey: 'secret-'.repeat(200) }).catch((e) => e)
     expect(err).toBeInstanceOf(TypeError)

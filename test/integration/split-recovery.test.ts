@@ -121,7 +121,14 @@ describe('db.recover()', () => {
 
   it('replays every kind of value exactly as knex first sent it', async () => {
     const db = open()
-    const row = (id: number) => ({ id, at: new Date(Date.UTC(2024, 1, 29, 23, 59, 58, 123)), big: 18_446_744_073_709_551_615n, raw: Buffer.from([0, 1, 254, 255]), txt: 'naïve ✓ 🚀', flag: true })
+    const row = (id: number) => ({
+      id,
+      at: new Date(Date.UTC(2024, 1, 29, 23, 59, 58, 123)),
+      big: 18_446_744_073_709_551_615n,
+      raw: Buffer.from([0, 1, 254, 255]),
+      txt: 'naïve ✓ 🚀',
+      flag: true,
+    })
     crashAt('after-intent')
     await expect(
       db.transaction(async (tx) => {
@@ -214,7 +221,10 @@ describe('db.recover()', () => {
     // pending plan, which is younger than olderThanMs.
     const first = await db.recover({ olderThanMs: 3_600_000 })
     const second = await db.recover({ olderThanMs: 3_600_000 })
-    expect([first, second]).toMatchObject([{ recovered: 0, stillPending: 0 }, { recovered: 0, stillPending: 0 }])
+    expect([first, second]).toMatchObject([
+      { recovered: 0, stillPending: 0 },
+      { recovered: 0, stillPending: 0 },
+    ])
     expect(first.pruned + second.pruned).toBe(3)
     expect(await planStatuses()).toEqual(['pending'])
     expect(await t.query('-80', 'SELECT COUNT(*) AS n FROM shardtx_split_applied')).toEqual([{ n: 0 }])

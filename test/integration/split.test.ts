@@ -46,7 +46,7 @@ const transfer = (tx: (table: string) => any, id: string, from = 4, to = 1, amou
   })()
 
 describe('split: one transaction per shard', () => {
-  it('applies each shard\'s writes as its own transaction, shards in canonical order, after the intent is stored', async () => {
+  it("applies each shard's writes as its own transaction, shards in canonical order, after the intent is stored", async () => {
     const db = open()
     const seen: { phase: SplitPhase; shard?: string | undefined; connectionId?: number | undefined; plans: number }[] = []
     setSplitPhaseHookForTests((phase, d) => seen.push({ phase, shard: d.shard, connectionId: d.connectionId, plans: -1 }))
@@ -58,9 +58,15 @@ describe('split: one transaction per shard', () => {
     expect(seen.filter((s) => s.phase === 'in-part').map((s) => s.shard)).toEqual(['-80', '80-'])
     expect(seen.map((s) => s.phase)).toEqual([
       'after-intent',
-      'in-part', 'before-commit', 'during-commit', 'part-ended',
+      'in-part',
+      'before-commit',
+      'during-commit',
+      'part-ended',
       'between-parts',
-      'in-part', 'before-commit', 'during-commit', 'part-ended',
+      'in-part',
+      'before-commit',
+      'during-commit',
+      'part-ended',
       'before-mark-applied',
     ])
     // Two different server connections, one per part: no session ever spanned shards.
@@ -139,7 +145,7 @@ describe('split: reporting', () => {
 })
 
 describe('split: reads', () => {
-  it('see committed data, not the callback\'s own pending writes', async () => {
+  it("see committed data, not the callback's own pending writes", async () => {
     const db = open()
     const inside = await db.transaction(async (tx) => {
       await tx('accounts').where({ id: 4 }).decrement('balance', 10)
@@ -158,10 +164,13 @@ describe('split: results of writes', () => {
       ['n + 1', (n) => n + 1],
       ['n > 0', (n) => n > 0],
       ['`${n}`', (n) => `${n}`],
-      ['const [id] = n', (n) => {
-        const [id] = n
-        return id
-      }],
+      [
+        'const [id] = n',
+        (n) => {
+          const [id] = n
+          return id
+        },
+      ],
       ['n.affectedRows', (n) => n.affectedRows],
       ['JSON.stringify(n)', (n) => JSON.stringify(n)],
       ["'x' in n", (n) => 'x' in n],

@@ -115,10 +115,12 @@ it('every accepted read matches one database holding every row; everything else 
   const seen = { accepted: 0, refused: 0 }
   await fc.assert(
     fc.asyncProperty(specArb, async (spec) => {
-      const routed = await db.transaction((tx) => build(tx as never, spec)).then(
-        (rows: unknown) => ({ rows }),
-        (err: unknown) => ({ err }),
-      )
+      const routed = await db
+        .transaction((tx) => build(tx as never, spec))
+        .then(
+          (rows: unknown) => ({ rows }),
+          (err: unknown) => ({ err }),
+        )
       if ('err' in routed) {
         expect(routed.err, JSON.stringify(spec)).toBeInstanceOf(UnroutableQueryError)
         seen.refused++

@@ -48,7 +48,10 @@ describe('joins and subqueries across shards are refused by name, before anythin
 
   it('an UPDATE filtered by a subquery whose rows live on the other shard (one database updates 1 row)', async () => {
     const run = (k: typeof f.all) =>
-      k('accounts').where({ id: 1 }).whereIn('owner_id', k('orders').select('customer_id').where({ customer_id: 4 })).update({ balance: 0 })
+      k('accounts')
+        .where({ id: 1 })
+        .whereIn('owner_id', k('orders').select('customer_id').where({ customer_id: 4 }))
+        .update({ balance: 0 })
     const err = await refusal(() => db.transaction((tx) => run(tx as never)))
     expect(err.table).toBe('orders')
     expect(err.message).toMatch(/`orders` \(a subquery in WHERE\).*live on shard 80-.*runs on shard -80/)
@@ -72,7 +75,14 @@ describe('joins and subqueries across shards are refused by name, before anythin
   })
 
   it('a UNION whose parts live on different shards, and a raw fragment that reads a sharded table', async () => {
-    await refusal(() => db.transaction((tx) => tx('customers').where({ id: 1 }).select('id').union(tx('customers').where({ id: 4 }).select('id'))))
+    await refusal(() =>
+      db.transaction((tx) =>
+        tx('customers')
+          .where({ id: 1 })
+          .select('id')
+          .union(tx('customers').where({ id: 4 }).select('id')),
+      ),
+    )
     const err = await refusal(() =>
       db.transaction((tx) => tx('customers').where({ id: 1 }).whereRaw('EXISTS (SELECT 1 FROM accounts WHERE accounts.owner_id = customers.id)').select()),
     )
@@ -93,7 +103,8 @@ describe('joins and subqueries across shards are refused by name, before anythin
 describe('co-located tables (colocatedWith) stay on one shard', () => {
   it('a join on the co-located columns with the key pinned returns what one database returns', async () => {
     for (const id of [1, 4]) {
-      const build = (k: typeof f.all) => k('orders').join('customers', 'customers.id', 'orders.customer_id').where('orders.customer_id', id).select('orders.id', 'customers.name')
+      const build = (k: typeof f.all) =>
+        k('orders').join('customers', 'customers.id', 'orders.customer_id').where('orders.customer_id', id).select('orders.id', 'customers.name')
       const routed = await db.transaction((tx) => build(tx as never))
       expect(asBag(routed)).toEqual(asBag(await build(f.all)))
       expect(routed.length).toBeGreaterThan(0)
@@ -106,17 +117,29 @@ describe('co-located tables (colocatedWith) stay on one shard', () => {
   })
 
   it('subqueries that equate the co-located keys: IN (SELECT key), correlated EXISTS and a correlated SELECT column', async () => {
-    const inSub = (k: typeof f.all) => k('customers').whereIn('id', k('orders').select('customer_id').where('total', '>', 25)).select('id')
+    const inSub = (k: typeof f.all) =>
+      k('customers')
+        .whereIn('id', k('orders').select('customer_id').where('total', '>', 25))
+        .select('id')
     expect(asBag(await db.transaction((tx) => inSub(tx as never)))).toEqual(asBag(await inSub(f.all)))
-    const exists = (k: typeof f.all) => k('customers').whereNotExists(whereColumn(k('orders'), 'orders.customer_id', 'customers.id')).select('id')
+    const exists = (k: typeof f.all) =>
+      k('customers')
+        .whereNotExists(whereColumn(k('orders'), 'orders.customer_id', 'customers.id'))
+        .select('id')
     expect(asBag(await db.transaction((tx) => exists(tx as never)))).toEqual(asBag(await exists(f.all)))
     const column = (k: typeof f.all) =>
-      k('customers').where({ id: 4 }).select('id', whereColumn(k('orders').sum('total'), 'orders.customer_id', 'customers.id').as('spent'))
+      k('customers')
+        .where({ id: 4 })
+        .select('id', whereColumn(k('orders').sum('total'), 'orders.customer_id', 'customers.id').as('spent'))
     expect(asBag(await db.transaction((tx) => column(tx as never)))).toEqual(asBag(await column(f.all)))
   })
 
   it('an UPDATE filtered by a co-located subquery updates the same rows as one database', async () => {
-    const run = (k: typeof f.all) => k('customers').where({ id: 1 }).whereIn('id', k('orders').select('customer_id').where('total', '>', 15)).update({ name: 'big' })
+    const run = (k: typeof f.all) =>
+      k('customers')
+        .where({ id: 1 })
+        .whereIn('id', k('orders').select('customer_id').where('total', '>', 15))
+        .update({ name: 'big' })
     expect(await db.transaction((tx) => run(tx as never))).toBe(await run(f.all))
     expect(await f.shards.query('-80', 'SELECT name FROM customers WHERE id = 1')).toEqual([{ name: 'big' }])
   })
@@ -132,7 +155,8 @@ describe('co-located tables (colocatedWith) stay on one shard', () => {
 describe('reference tables are read and joined from every shard; writes to them are refused in transactions', () => {
   it('joins from a row on each shard, and reads alone, return what one database returns', async () => {
     for (const id of [1, 4]) {
-      const build = (k: typeof f.all) => k('customers').join('countries', 'countries.code', 'customers.country').where('customers.id', id).select('customers.id', 'countries.name')
+      const build = (k: typeof f.all) =>
+        k('customers').join('countries', 'countries.code', 'customers.country').where('customers.id', id).select('customers.id', 'countries.name')
       const routed = await db.transaction((tx) => build(tx as never))
       expect(routed).toHaveLength(1)
       expect(asBag(routed)).toEqual(asBag(await build(f.all)))
@@ -180,11 +204,7 @@ describe('pinned tables', () => {
 describe('insert ... select', () => {
   it('is routed into a pinned table from rows on its shard', async () => {
     await db.transaction((tx) =>
-      tx('notes').insert(
-        tx('accounts')
-          .where({ id: 2 })
-          .select(tx.shard('-80').raw('100 + id'), 'id', tx.shard('-80').raw("'copied'")),
-      ),
+      tx('notes').insert(tx('accounts').where({ id: 2 }).select(tx.shard('-80').raw('100 + id'), 'id', tx.shard('-80').raw("'copied'"))),
     )
     expect(await f.shards.query('-80', 'SELECT id, account_id, body FROM notes WHERE id = 102')).toEqual([{ id: 102, account_id: 2, body: 'copied' }])
   })
@@ -199,7 +219,15 @@ describe('insert ... select', () => {
 
 describe('multi-row inserts across shards', () => {
   it('say that one insert spans shards and point to per-shard loading', async () => {
-    const err = await db.transaction((tx) => tx('accounts').insert([{ id: 3, owner_id: 3, balance: 0 }, { id: 5, owner_id: 5, balance: 0 }, { id: 8, owner_id: 8, balance: 0 }])).catch((e: unknown) => e)
+    const err = await db
+      .transaction((tx) =>
+        tx('accounts').insert([
+          { id: 3, owner_id: 3, balance: 0 },
+          { id: 5, owner_id: 5, balance: 0 },
+          { id: 8, owner_id: 8, balance: 0 },
+        ]),
+      )
+      .catch((e: unknown) => e)
     const spans = db.shardOf('accounts', 8) !== '-80'
     expect(spans).toBe(true)
     expect(err).toBeInstanceOf(CrossShardTransactionError)

@@ -42,7 +42,8 @@ describe('footprint recording', () => {
     // A long interval: only the first warning is logged, every transaction is still recorded.
     const db = f.open({ footprint: { file }, logger, warnings: { intervalMs: 3_600_000, logKeyValues: true } })
     const transfer = () =>
-      db.transaction( // transfer-origin
+      db.transaction(
+        // transfer-origin
         async (tx) => {
           await tx('accounts').where({ id: 4 }).decrement('balance', 1)
           await tx('accounts').where({ id: 1 }).increment('balance', 1)
@@ -78,7 +79,10 @@ describe('footprint recording', () => {
     expect(entries.filter((e) => e.level === 'warn')).toHaveLength(2)
     const text = readFileSync(file, 'utf8')
     expect(text).not.toMatch(/"keys"|password/)
-    const records = text.trimEnd().split('\n').map((l) => JSON.parse(l) as FootprintTransactionRecord)
+    const records = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as FootprintTransactionRecord)
     expect(records.map((r) => r.outcome)).toEqual(['committed', 'committed', 'committed', 'rolled back'])
     for (const r of records) {
       expect(r).toMatchObject({ v: 1, kind: 'transaction', policy: 'warn', shards: ['-80', '80-'], tables: ['accounts'], reason: REASON, pid: process.pid })
@@ -111,7 +115,10 @@ describe('footprint recording', () => {
     await withTransaction(db, move) // caller-two
     await withTransaction(db, move) // caller-two-again
     await db.destroy()
-    const records = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as FootprintTransactionRecord)
+    const records = readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as FootprintTransactionRecord)
     expect(records.map((r) => r.origin.replace(/:\d+$/, ''))).toEqual(Array(3).fill(`test/support/with-transaction.ts:13`))
     const here = 'test/integration/strict-mode-footprint.test.ts'
     expect(records.map((r) => r.callers?.[0]?.split(':').slice(0, 2).join(':'))).toEqual(

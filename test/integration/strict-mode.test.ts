@@ -38,10 +38,7 @@ async function openConnections(): Promise<number> {
   return Number(row!.n)
 }
 
-const balances = async () => [
-  (await f.rows('-80', 'accounts'))[0]!.balance,
-  (await f.rows('80-', 'accounts'))[0]!.balance,
-]
+const balances = async () => [(await f.rows('-80', 'accounts'))[0]!.balance, (await f.rows('80-', 'accounts'))[0]!.balance]
 
 describe('strict mode', () => {
   it('refuses a warn override without a reason at once: no callback, no connection, nothing sent', async () => {

@@ -25,7 +25,9 @@ describe('test server', () => {
     // Port 1 on localhost: nothing listens there, so the connection is refused at once.
     const started = Date.now()
     const err: Error = await assertServerReachable('mysql://app:hunter2@127.0.0.1:1').then(
-      () => { throw new Error('expected a failure') },
+      () => {
+        throw new Error('expected a failure')
+      },
       (e: Error) => e,
     )
     expect(Date.now() - started).toBeLessThan(5_000)
@@ -47,10 +49,7 @@ describe('createTestShards', () => {
   let other: TestShards
 
   beforeAll(async () => {
-    ;[t, other] = await Promise.all([
-      createTestShards({ names: ['-40', '40-80', '80-'] }),
-      createTestShards({ names: ['-80', '80-'] }),
-    ])
+    ;[t, other] = await Promise.all([createTestShards({ names: ['-40', '40-80', '80-'] }), createTestShards({ names: ['-80', '80-'] })])
   })
   afterAll(async () => {
     await t?.drop()
@@ -89,7 +88,10 @@ describe('createTestShards', () => {
       const rows = await t.query<{ id: number; owner: string }>(name, 'SELECT id, owner FROM accounts ORDER BY id')
       expect(rows).toEqual(
         name === '40-80'
-          ? [{ id: 1, owner: 'everywhere' }, { id: 2, owner: "o'brien" }]
+          ? [
+              { id: 1, owner: 'everywhere' },
+              { id: 2, owner: "o'brien" },
+            ]
           : [{ id: 1, owner: 'everywhere' }],
       )
     }

@@ -72,7 +72,18 @@ afterAll(() => {
 
 describe('the packed package', () => {
   it('holds the docs the README links to, a LICENSE, and no build nothing uses', () => {
-    expect(packed).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'docs/lint.md', 'dist/index.js', 'dist/index.cjs', 'dist/eslint/index.js', 'dist/eslint/index.cjs']))
+    expect(packed).toEqual(
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'package.json',
+        'docs/lint.md',
+        'dist/index.js',
+        'dist/index.cjs',
+        'dist/eslint/index.js',
+        'dist/eslint/index.cjs',
+      ]),
+    )
     // The bin is ESM only: no CommonJS copy of the CLI.
     expect(packed.filter((f) => f.startsWith('dist/cli/'))).toEqual(['dist/cli/main.js', 'dist/cli/main.js.map'])
     expect(Object.values(pkg.bin)).toEqual(['./dist/cli/main.js'])
@@ -86,7 +97,10 @@ describe('the packed package', () => {
   })
 
   it('installs without lifecycle scripts or warnings about itself', () => {
-    const installed = JSON.parse(readFileSync(path.join(scratch, 'node_modules/shardtx/package.json'), 'utf8')) as { scripts?: Record<string, string>; license: string }
+    const installed = JSON.parse(readFileSync(path.join(scratch, 'node_modules/shardtx/package.json'), 'utf8')) as {
+      scripts?: Record<string, string>
+      license: string
+    }
     for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) expect(installed.scripts?.[script], script).toBeUndefined()
     expect(installed.license).toBe('MIT')
     expect(installLog.split('\n').filter((l) => /warn/i.test(l) && /shardtx/.test(l))).toEqual([])
@@ -94,7 +108,10 @@ describe('the packed package', () => {
 
   it('is clean for publint', async () => {
     const buffer = readFileSync(tarball)
-    const { messages, pkg: manifest } = await publint({ pack: { tarball: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) }, level: 'suggestion' })
+    const { messages, pkg: manifest } = await publint({
+      pack: { tarball: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) },
+      level: 'suggestion',
+    })
     expect(messages.map((m) => `${m.type}: ${formatMessage(m, manifest) ?? m.code}`)).toEqual([])
   })
 
@@ -128,7 +145,9 @@ console.log(JSON.stringify({ esm: describe(esm, esmPlugin), cjs: describe(cjs, c
     writeFileSync(path.join(scratch, 'check.mts'), script)
     const result = await sh(process.execPath, ['--import', import.meta.resolve('tsx'), 'check.mts'], scratch)
     expect(result.stderr).toBe('')
-    const seen = JSON.parse(result.stdout) as Record<'esm' | 'cjs', { errors: [string, Record<string, string>][] } & Record<string, unknown>> & { samePlugin: boolean }
+    const seen = JSON.parse(result.stdout) as Record<'esm' | 'cjs', { errors: [string, Record<string, string>][] } & Record<string, unknown>> & {
+      samePlugin: boolean
+    }
     for (const format of ['esm', 'cjs'] as const) {
       const { errors, ...rest } = seen[format]
       expect(rest, format).toEqual({
@@ -145,25 +164,34 @@ console.log(JSON.stringify({ esm: describe(esm, esmPlugin), cjs: describe(cjs, c
 
   // The configs README.md and docs/lint.md show, as files, run by the installed ESLint CLI.
   const eslintBlocks = ['README.md', 'docs/lint.md'].flatMap(docBlocks).filter((b) => b.code.includes('shardtx/eslint-plugin'))
-  it.each(eslintBlocks.map((b) => [`${b.file}:${b.line}`, b] as const))('the ESLint config of %s reports the cross-shard writes in every file type', async (_name, block) => {
-    const commonJs = /^\s*(?:const \w+ = require\(|module\.exports\b)/m.test(block.code)
-    const configFile = path.join(scratch, commonJs ? 'eslint.config.cjs' : 'eslint.config.js')
-    writeFileSync(configFile, block.code)
-    try {
-      const result = await sh(process.execPath, [path.join(scratch, 'node_modules/eslint/bin/eslint.js'), '--config', configFile, '--format', 'json', 'src'], scratch)
-      expect(result.stderr).toBe('')
-      const findings = Object.fromEntries(
-        (JSON.parse(result.stdout) as { filePath: string; messages: { ruleId: string | null; fatal?: boolean; message: string }[] }[]).map((r) => [
-          path.basename(r.filePath),
-          r.messages.map((m) => (m.fatal ? `parse error: ${m.message}` : String(m.ruleId))),
-        ]),
-      )
-      expect(findings).toEqual(Object.fromEntries(Object.keys(LINT_FIXTURE_FILES).map((f) => [f, Array(EXPECTED_FINDINGS).fill('shardtx/no-cross-shard-write')])))
-      expect(result.code).toBe(1)
-    } finally {
-      rmSync(configFile)
-    }
-  })
+  it.each(eslintBlocks.map((b) => [`${b.file}:${b.line}`, b] as const))(
+    'the ESLint config of %s reports the cross-shard writes in every file type',
+    async (_name, block) => {
+      const commonJs = /^\s*(?:const \w+ = require\(|module\.exports\b)/m.test(block.code)
+      const configFile = path.join(scratch, commonJs ? 'eslint.config.cjs' : 'eslint.config.js')
+      writeFileSync(configFile, block.code)
+      try {
+        const result = await sh(
+          process.execPath,
+          [path.join(scratch, 'node_modules/eslint/bin/eslint.js'), '--config', configFile, '--format', 'json', 'src'],
+          scratch,
+        )
+        expect(result.stderr).toBe('')
+        const findings = Object.fromEntries(
+          (JSON.parse(result.stdout) as { filePath: string; messages: { ruleId: string | null; fatal?: boolean; message: string }[] }[]).map((r) => [
+            path.basename(r.filePath),
+            r.messages.map((m) => (m.fatal ? `parse error: ${m.message}` : String(m.ruleId))),
+          ]),
+        )
+        expect(findings).toEqual(
+          Object.fromEntries(Object.keys(LINT_FIXTURE_FILES).map((f) => [f, Array(EXPECTED_FINDINGS).fill('shardtx/no-cross-shard-write')])),
+        )
+        expect(result.code).toBe(1)
+      } finally {
+        rmSync(configFile)
+      }
+    },
+  )
 
   it('runs the shardtx bin: --version, and lint with findings', async () => {
     const bin = path.join(scratch, 'node_modules/.bin/shardtx')

@@ -63,7 +63,9 @@ export async function setupBank(
     if (ids.length < opts.perShard) ids.push(id)
   }
   for (const [shard, ids] of accountsByShard) {
-    await db.shard(shard)('accounts').insert(ids.map((id) => ({ id, balance: INITIAL_BALANCE })))
+    await db
+      .shard(shard)('accounts')
+      .insert(ids.map((id) => ({ id, balance: INITIAL_BALANCE })))
   }
   return { db, accountsByShard, accounts: [...accountsByShard.values()].flat() }
 }

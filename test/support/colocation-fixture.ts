@@ -79,7 +79,9 @@ export async function createColocationFixture(): Promise<ColocationFixture> {
       return db
     },
     async reset() {
-      await shards.execAll('DELETE FROM customers; DELETE FROM orders; DELETE FROM accounts; DELETE FROM countries; DELETE FROM notes; DELETE FROM customer_seq;')
+      await shards.execAll(
+        'DELETE FROM customers; DELETE FROM orders; DELETE FROM accounts; DELETE FROM countries; DELETE FROM notes; DELETE FROM customer_seq;',
+      )
       const place = async (table: string, rows: Record<string, unknown>[], key: string) => {
         await all(table).insert(rows)
         for (const shard of loader.shardNames) {

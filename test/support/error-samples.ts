@@ -36,7 +36,13 @@ export function errorSamples(mod: typeof Shardtx): [exportName: string, error: E
     ['SplitWriteResultError', new mod.SplitWriteResultError('the number of updated rows', origin, true)],
     ['SplitUnsupportedError', new mod.SplitUnsupportedError('sample')],
     ['LockSetUnstableError', new mod.LockSetUnstableError(facts, [{ attempt: 1, table: 'accounts', shard: '-80', above: '80-', cause: 'busy' }], 3)],
-    ['ShardMigrationError', new mod.ShardMigrationError('latest', [{ shard: '-80', status: 'failed', error: cause }, { shard: '80-', status: 'skipped' }])],
+    [
+      'ShardMigrationError',
+      new mod.ShardMigrationError('latest', [
+        { shard: '-80', status: 'failed', error: cause },
+        { shard: '80-', status: 'skipped' },
+      ]),
+    ],
   ]
   return samples
 }

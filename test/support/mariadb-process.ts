@@ -61,8 +61,7 @@ export interface StartMariadbOptions {
 const READY_TIMEOUT_MS = 30_000
 const STOP_TIMEOUT_MS = 30_000
 const INSTALL_HINT =
-  'Install MariaDB server binaries (Debian/Ubuntu: `apt-get install mariadb-server`), or point ' +
-  'SHARDTX_MARIADBD / SHARDTX_MARIADB_INSTALL_DB at them.'
+  'Install MariaDB server binaries (Debian/Ubuntu: `apt-get install mariadb-server`), or point ' + 'SHARDTX_MARIADBD / SHARDTX_MARIADB_INSTALL_DB at them.'
 
 /** Small and fast: fault tests need many short-lived servers, not durability or throughput. */
 const SERVER_ARGS = [
@@ -162,16 +161,16 @@ export function prepareMariadbTemplate(): Promise<{ dir: string; ms: number }> {
       )
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message?: string }
-      throw new Error(
-        `mariadb-install-db failed (${rt.installDb} --datadir=${dir}): ${e.message}\n` +
-          tail(`${e.stdout ?? ''}\n${e.stderr ?? ''}`, 20),
-        { cause: err },
-      )
+      throw new Error(`mariadb-install-db failed (${rt.installDb} --datadir=${dir}): ${e.message}\n` + tail(`${e.stdout ?? ''}\n${e.stderr ?? ''}`, 20), {
+        cause: err,
+      })
     }
     return { dir, ms: Math.round(performance.now() - started) }
   })()
   // A failed attempt should not poison later ones (e.g. after the missing package is installed).
-  template.catch(() => { template = undefined })
+  template.catch(() => {
+    template = undefined
+  })
   return template
 }
 
@@ -269,15 +268,12 @@ class ServerProcess implements MariadbProcess {
         await sleep(50)
       }
     }
-    throw this.startError(
-      `mariadbd did not answer within ${READY_TIMEOUT_MS / 1000} s (last error: ${(lastError as Error)?.message})`,
-    )
+    throw this.startError(`mariadbd did not answer within ${READY_TIMEOUT_MS / 1000} s (last error: ${(lastError as Error)?.message})`)
   }
 
   private startError(what: string): Error {
     return new Error(
-      `${what}; server ${this.name}, port ${this.port}, datadir ${this.datadir}.\n` +
-        `Last lines of ${this.errorLog}:\n${tail(readLog(this.errorLog), 25)}`,
+      `${what}; server ${this.name}, port ${this.port}, datadir ${this.datadir}.\n` + `Last lines of ${this.errorLog}:\n${tail(readLog(this.errorLog), 25)}`,
     )
   }
 
@@ -322,10 +318,7 @@ class ServerProcess implements MariadbProcess {
         this.child!.kill('SIGTERM')
         // The timer is cancelled once the server exits, so it never holds the process open.
         const timer = new AbortController()
-        const timedOut = await Promise.race([
-          this.exited.then(() => false),
-          sleep(STOP_TIMEOUT_MS, true, { signal: timer.signal }).catch(() => false),
-        ])
+        const timedOut = await Promise.race([this.exited.then(() => false), sleep(STOP_TIMEOUT_MS, true, { signal: timer.signal }).catch(() => false)])
         timer.abort()
         if (timedOut) await this.kill('SIGKILL')
       }

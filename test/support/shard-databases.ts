@@ -169,9 +169,7 @@ export async function createTestShards(opts: { names: string[]; server?: string 
 export async function dropStaleTestDatabases(url: string = testServerUrl()): Promise<number> {
   const conn = await adminConnection(url)
   try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>(
-      "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'stx\\_%'",
-    )
+    const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'stx\\_%'")
     let dropped = 0
     for (const { name } of rows as { name: string }[]) {
       const m = NAME_PATTERN.exec(name)

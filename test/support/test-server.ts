@@ -94,10 +94,7 @@ export async function adminConnection(url: string = testServerUrl()): Promise<my
   try {
     conn = await mysql.createConnection({ ...address, connectTimeout: 3_000 })
   } catch (err) {
-    throw new Error(
-      `Cannot connect to the test MySQL server at ${redactUrl(url)}: ${describeError(err)}. ${HOW_TO_FIX}`,
-      { cause: err },
-    )
+    throw new Error(`Cannot connect to the test MySQL server at ${redactUrl(url)}: ${describeError(err)}. ${HOW_TO_FIX}`, { cause: err })
   }
   raisedMaxConnections ??= raiseMaxConnections(conn)
   await raisedMaxConnections

@@ -28,7 +28,10 @@ export async function typedLikeKnex(db: ShardedDb): Promise<void> {
     const account = await tx<Account>('accounts').where({ id: 1 }).first()
     expectTypeOf(account).toEqualTypeOf<Account | undefined>()
     await tx.transaction(async (sp) => debit(sp, 1, 1))
-    await tx('accounts').where({ id: 1 }).update({ balance: tx.raw('balance + ?', [1]) }).transacting(tx)
+    await tx('accounts')
+      .where({ id: 1 })
+      .update({ balance: tx.raw('balance + ?', [1]) })
+      .transacting(tx)
     return account?.balance
   })
   expectTypeOf(balance).toEqualTypeOf<number | undefined>()

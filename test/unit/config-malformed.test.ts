@@ -44,9 +44,18 @@ const notAnInteger = fc.oneof(
 
 /** A malformed integer option: outside [min, max] or not an integer. */
 const badInteger = (min: number, max: number) =>
-  fc.oneof(notAnInteger, fc.integer({ min: Number.MIN_SAFE_INTEGER, max: min - 1 }), ...(max < Number.MAX_SAFE_INTEGER ? [fc.integer({ min: max + 1, max: Number.MAX_SAFE_INTEGER })] : []))
+  fc.oneof(
+    notAnInteger,
+    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: min - 1 }),
+    ...(max < Number.MAX_SAFE_INTEGER ? [fc.integer({ min: max + 1, max: Number.MAX_SAFE_INTEGER })] : []),
+  )
 
-const notAPlainObject = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constantFrom(null, [], [{}], () => ({})))
+const notAPlainObject = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constantFrom(null, [], [{}], () => ({})),
+)
 
 /** One mistake: the option it breaks (as error messages spell it) and how. */
 interface Mistake {
@@ -70,18 +79,26 @@ const identifier = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,12}$/)
 
 const mistake: fc.Arbitrary<Mistake> = fc.oneof(
   // Integer options: wrong type, NaN, infinities, fractions, out of range.
-  ...integerOptions.map(([option, min, max]) =>
-    badInteger(min, max).map((value): Mistake => ({ option, apply: (o) => setPath(o, option.split('.'), value) })),
-  ),
+  ...integerOptions.map(([option, min, max]) => badInteger(min, max).map((value): Mistake => ({ option, apply: (o) => setPath(o, option.split('.'), value) }))),
   fc.integer({ min: 11, max: 1000 }).map((min): Mistake => ({ option: 'pool.min', apply: (o) => setPath(o, ['pool'], { min, max: 10 }) })),
   // Booleans, enums, functions.
-  fc.oneof(fc.string(), fc.integer(), fc.constantFrom(null, {}, [])).map((v): Mistake => ({ option: 'warnings.logKeyValues', apply: (o) => setPath(o, ['warnings', 'logKeyValues'], v) })),
-  fc.oneof(fc.string().filter((s) => !['reject', 'warn', 'ordered', 'split'].includes(s)), fc.integer(), fc.constantFrom(null, {}, true)).map(
-    (v): Mistake => ({ option: 'crossShard', apply: (o) => (o.crossShard = v) }),
-  ),
-  fc.oneof(fc.string().filter((s) => s !== 'hash' && s !== 'xxhash'), fc.integer(), fc.constantFrom(null, {}, [])).map(
-    (v): Mistake => ({ option: 'router', apply: (o) => (o.router = v) }),
-  ),
+  fc
+    .oneof(fc.string(), fc.integer(), fc.constantFrom(null, {}, []))
+    .map((v): Mistake => ({ option: 'warnings.logKeyValues', apply: (o) => setPath(o, ['warnings', 'logKeyValues'], v) })),
+  fc
+    .oneof(
+      fc.string().filter((s) => !['reject', 'warn', 'ordered', 'split'].includes(s)),
+      fc.integer(),
+      fc.constantFrom(null, {}, true),
+    )
+    .map((v): Mistake => ({ option: 'crossShard', apply: (o) => (o.crossShard = v) })),
+  fc
+    .oneof(
+      fc.string().filter((s) => s !== 'hash' && s !== 'xxhash'),
+      fc.integer(),
+      fc.constantFrom(null, {}, []),
+    )
+    .map((v): Mistake => ({ option: 'router', apply: (o) => (o.router = v) })),
   fc.oneof(
     fc.oneof(fc.string(), fc.integer(), fc.constant(null)).map((v): Mistake => ({ option: 'logger', apply: (o) => (o.logger = v) })),
     fc.constantFrom('error', 'warn', 'info', 'debug').map((level): Mistake => ({
@@ -94,20 +111,30 @@ const mistake: fc.Arbitrary<Mistake> = fc.oneof(
     })),
   ),
   // Sections that must be plain objects.
-  fc.tuple(fc.constantFrom('shards', 'tables', 'retry', 'warnings', 'pool', 'health'), notAPlainObject).map(
-    ([option, v]): Mistake => ({ option, apply: (o) => (o[option] = v) }),
-  ),
+  fc
+    .tuple(fc.constantFrom('shards', 'tables', 'retry', 'warnings', 'pool', 'health'), notAPlainObject)
+    .map(([option, v]): Mistake => ({ option, apply: (o) => (o[option] = v) })),
   // Unknown keys anywhere (typos must not silently fall back to defaults).
-  fc.tuple(fc.constantFrom('', 'retry', 'warnings', 'pool', 'health'), identifier).filter(([, key]) => !KNOWN_KEYS.has(key)).map(
-    ([section, key]): Mistake => ({
+  fc
+    .tuple(fc.constantFrom('', 'retry', 'warnings', 'pool', 'health'), identifier)
+    .filter(([, key]) => !KNOWN_KEYS.has(key))
+    .map(([section, key]): Mistake => ({
       option: section === '' ? `options.${key}` : `${section}.${key}`,
       apply: (o) => setPath(o, section === '' ? [key] : [section, key], 1),
-    }),
-  ),
+    })),
   // Shard connections.
   fc
     .oneof(
-      fc.constantFrom('not a url', 'http://h/db', 'postgres://u:p@h/db', 'mysql://h:99999/db', 'mysql://h:3306', 'mysql://h/db?ssl=1', 'mysql://h/a/b', 'mysql://%zz@h/db'),
+      fc.constantFrom(
+        'not a url',
+        'http://h/db',
+        'postgres://u:p@h/db',
+        'mysql://h:99999/db',
+        'mysql://h:3306',
+        'mysql://h/db?ssl=1',
+        'mysql://h/a/b',
+        'mysql://%zz@h/db',
+      ),
       fc.oneof(fc.integer(), fc.constantFrom(null, [], true)),
       fc.record({ database: fc.constantFrom('', 'a/b', 7, null) }),
       fc.record({ database: fc.constant('d'), port: fc.oneof(fc.constantFrom(0, 65536, 3306.5, '3306', -1), fc.integer({ min: 65536 })) }),
@@ -128,18 +155,52 @@ const mistake: fc.Arbitrary<Mistake> = fc.oneof(
       notAPlainObject,
       fc.constant({}),
       fc.constant({ shardKey: 'id', shard: '-80' }),
-      fc.record({ shardKey: fc.oneof(fc.string().filter((s) => !/^[\w$]+$/.test(s)), fc.integer(), fc.constant(null)) }),
-      fc.record({ shard: fc.oneof(fc.string().filter((s) => s !== '-80' && s !== '80-'), fc.integer()) }),
+      fc.record({
+        shardKey: fc.oneof(
+          fc.string().filter((s) => !/^[\w$]+$/.test(s)),
+          fc.integer(),
+          fc.constant(null),
+        ),
+      }),
+      fc.record({
+        shard: fc.oneof(
+          fc.string().filter((s) => s !== '-80' && s !== '80-'),
+          fc.integer(),
+        ),
+      }),
       fc.record({ shardKey: fc.constant('id'), extra: fc.constant(1) }),
     )
     .map((v): Mistake => ({ option: 'tables.orders', apply: (o) => setPath(o, ['tables', 'orders'], v) })),
 )
 
 const KNOWN_KEYS = new Set([
-  'shards', 'tables', 'router', 'crossShard', 'retry', 'warnings', 'logger', 'pool', 'connectTimeoutMs', 'acquireTimeoutMs', 'statementTimeoutMs', 'health',
-  'maxAttempts', 'baseDelayMs', 'maxDelayMs', 'intervalMs', 'logKeyValues', 'min', 'max', 'probeIntervalMs',
+  'shards',
+  'tables',
+  'router',
+  'crossShard',
+  'retry',
+  'warnings',
+  'logger',
+  'pool',
+  'connectTimeoutMs',
+  'acquireTimeoutMs',
+  'statementTimeoutMs',
+  'health',
+  'maxAttempts',
+  'baseDelayMs',
+  'maxDelayMs',
+  'intervalMs',
+  'logKeyValues',
+  'min',
+  'max',
+  'probeIntervalMs',
   // options of other features; valid or not, they are those features' to validate
-  'strict', 'footprint', 'split', 'deadlock', 'ordered', 'lock',
+  'strict',
+  'footprint',
+  'split',
+  'deadlock',
+  'ordered',
+  'lock',
 ])
 
 function thrown(fn: () => unknown): unknown {
@@ -174,7 +235,10 @@ describe('malformed configurations are refused with a TypeError naming the optio
         const err = thrown(() => createShardedDb(options as ShardedDbOptions))
         expect(err).toBeInstanceOf(TypeError)
         const message = (err as Error).message
-        expect(mistakes.some((m) => message.includes(`\`${m.option}`)), `${mistakes.map((m) => m.option)}: ${message}`).toBe(true)
+        expect(
+          mistakes.some((m) => message.includes(`\`${m.option}`)),
+          `${mistakes.map((m) => m.option)}: ${message}`,
+        ).toBe(true)
       }),
       { numRuns: 500 },
     )
@@ -193,7 +257,14 @@ describe('accepted configurations work at first use', () => {
       shardCount: fc.constantFrom(1, 2, 4, 8, 16),
       router: fc.constantFrom<'hash' | 'xxhash' | 'custom'>('hash', 'xxhash', 'custom'),
       crossShard: fc.constantFrom('reject', 'warn'),
-      retry: fc.record({ maxAttempts: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), baseDelayMs: fc.integer({ min: 0, max: MAX_DELAY }), maxDelayMs: fc.integer({ min: 0, max: MAX_DELAY }) }, { requiredKeys: [] }),
+      retry: fc.record(
+        {
+          maxAttempts: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+          baseDelayMs: fc.integer({ min: 0, max: MAX_DELAY }),
+          maxDelayMs: fc.integer({ min: 0, max: MAX_DELAY }),
+        },
+        { requiredKeys: [] },
+      ),
       warnings: fc.record({ intervalMs: fc.integer({ min: 0, max: MAX_DELAY }), logKeyValues: fc.boolean() }, { requiredKeys: [] }),
       pool: fc.integer({ min: 1, max: 1000 }).chain((max) => fc.record({ max: fc.constant(max), min: fc.integer({ min: 0, max: Math.min(max, 2) }) })),
       connectTimeoutMs: fc.integer({ min: 10, max: MAX_DELAY }),
@@ -214,10 +285,12 @@ describe('accepted configurations work at first use', () => {
         created.push(db)
         const shardKey = router === 'hash' ? (typeof key === 'number' ? key : key.length) : key
         expect(names).toContain(db.shardOf('accounts', shardKey))
-        const outcome = await db.transaction((tx) => tx('accounts').where({ id: shardKey }).first()).then(
-          () => 'ran',
-          (err: unknown) => err,
-        )
+        const outcome = await db
+          .transaction((tx) => tx('accounts').where({ id: shardKey }).first())
+          .then(
+            () => 'ran',
+            (err: unknown) => err,
+          )
         expect(outcome).toBeInstanceOf(ShardtxError)
         expect((outcome as ShardtxError).code).toBe('SHARDTX_SHARD_UNAVAILABLE')
         expect(db.health()[db.shardOf('accounts', shardKey)]).toBeDefined()

@@ -17,9 +17,15 @@ const password = fc
 
 /** Something else wrong with the configuration, so creation throws with the password in scope. */
 const otherMistake = fc.constantFrom<[string, (o: Record<string, any>) => void]>(
-  ['bad port in the URL', (o) => (o.shards['80-'] = typeof o.shards['80-'] === 'string' ? o.shards['80-'].replace(':3306', ':99999') : { ...o.shards['80-'], port: 99999 })],
+  [
+    'bad port in the URL',
+    (o) => (o.shards['80-'] = typeof o.shards['80-'] === 'string' ? o.shards['80-'].replace(':3306', ':99999') : { ...o.shards['80-'], port: 99999 }),
+  ],
   ['URL parameters', (o) => (o.shards['80-'] = typeof o.shards['80-'] === 'string' ? `${o.shards['80-']}?ssl=true` : { ...o.shards['80-'], ssl: true })],
-  ['no database', (o) => (o.shards['80-'] = typeof o.shards['80-'] === 'string' ? o.shards['80-'].replace('/app_s0', '') : { ...o.shards['80-'], database: '' })],
+  [
+    'no database',
+    (o) => (o.shards['80-'] = typeof o.shards['80-'] === 'string' ? o.shards['80-'].replace('/app_s0', '') : { ...o.shards['80-'], database: '' }),
+  ],
   ['unknown option', (o) => (o.retry = { maxAtempts: 3 })],
   ['bad timeout', (o) => (o.connectTimeoutMs = -1)],
   ['unknown table shard', (o) => (o.tables = { t: { shard: 'nope' } })],
@@ -35,7 +41,11 @@ describe('passwords never appear in configuration errors or in the db object', (
   it('TypeErrors for any other mistake do not echo a password, from a URL or an object', () => {
     fc.assert(
       fc.property(password, fc.nat(), otherMistake, (pw, seed, [mistake, apply]) => {
-        const forms = [`mysql://app:${encodeURIComponent(pw)}@127.0.0.1:3306/app_s0`, `mysql://app:${pw}@127.0.0.1:3306/app_s0`, { host: '127.0.0.1', user: 'app', password: pw, database: 'app_s0' }]
+        const forms = [
+          `mysql://app:${encodeURIComponent(pw)}@127.0.0.1:3306/app_s0`,
+          `mysql://app:${pw}@127.0.0.1:3306/app_s0`,
+          { host: '127.0.0.1', user: 'app', password: pw, database: 'app_s0' },
+        ]
         const options: Record<string, any> = {
           shards: { '-80': forms[seed % 3], '80-': forms[(seed + 1) % 3] },
           tables: { t: { shardKey: 'id' } },
@@ -59,10 +69,9 @@ describe('passwords never appear in configuration errors or in the db object', (
   it('util.inspect(db), String(db) and JSON.stringify(db) show shards and policy, never a password', async () => {
     await fc.assert(
       fc.asyncProperty(password, password, fc.nat(), async (pw1, pw2, form) => {
-        const second = [
-          `mysql://app:${encodeURIComponent(pw2)}@127.0.0.1:3306/app_s1`,
-          { host: '127.0.0.1', user: 'app', password: pw2, database: 'app_s1' },
-        ][form % 2]!
+        const second = [`mysql://app:${encodeURIComponent(pw2)}@127.0.0.1:3306/app_s1`, { host: '127.0.0.1', user: 'app', password: pw2, database: 'app_s1' }][
+          form % 2
+        ]!
         const db = createShardedDb({ shards: { '-80': { database: 'a', password: pw1 }, '80-': second }, tables: { t: { shardKey: 'id' } } })
         try {
           for (const text of [inspect(db, { depth: 10, showHidden: true }), String(db), JSON.stringify(db), `${db}`]) {

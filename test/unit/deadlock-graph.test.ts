@@ -24,30 +24,30 @@ const tx = (n: number, startedAt: number, shards = SHARDS, processId = 'p1'): Tr
 })
 /** `T<w>` waits on `shard` for a lock `T<b>` holds. */
 const wait = (shard: string, w: number, b: number, table = 'accounts'): LockWaitEdge => ({
-  shard, waitingConnectionId: conn(shard, w), blockingConnectionId: conn(shard, b), table,
+  shard,
+  waitingConnectionId: conn(shard, w),
+  blockingConnectionId: conn(shard, b),
+  table,
 })
 const search = (edges: LockWaitEdge[], owners: TransactionOwnership[]) => findDeadlocks(buildWaitForGraph(edges, owners))
 const ids = (list: readonly TransactionOwnership[]): string[] => list.map((t) => t.transactionId)
 
 describe('cycle search', () => {
   it('finds a 2-transaction cycle across two shards and picks the youngest as victim', () => {
-    const { cycles, truncated } = search(
-      [wait('-40', 2, 1), wait('40-80', 1, 2, 'ledger')],
-      [tx(1, 1_000), tx(2, 2_000)],
-    )
+    const { cycles, truncated } = search([wait('-40', 2, 1), wait('40-80', 1, 2, 'ledger')], [tx(1, 1_000), tx(2, 2_000)])
     expect(truncated).toBe(false)
     expect(cycles).toHaveLength(1)
     const [cycle] = cycles
     expect(cycle!.victim.transactionId).toBe('T2')
     expect(ids(cycle!.transactions)).toEqual(['T2', 'T1']) // starts with the victim, in wait order
-    expect(cycle!.edges.map((e) => [e.shard, e.table])).toEqual([['-40', 'accounts'], ['40-80', 'ledger']])
+    expect(cycle!.edges.map((e) => [e.shard, e.table])).toEqual([
+      ['-40', 'accounts'],
+      ['40-80', 'ledger'],
+    ])
   })
 
   it('finds a 3-transaction cycle over 3 shards', () => {
-    const { cycles } = search(
-      [wait('-40', 1, 2), wait('40-80', 2, 3), wait('80-c0', 3, 1)],
-      [tx(1, 5), tx(2, 7), tx(3, 6)],
-    )
+    const { cycles } = search([wait('-40', 1, 2), wait('40-80', 2, 3), wait('80-c0', 3, 1)], [tx(1, 5), tx(2, 7), tx(3, 6)])
     expect(cycles).toHaveLength(1)
     expect(cycles[0]!.victim.transactionId).toBe('T2')
     expect(ids(cycles[0]!.transactions)).toEqual(['T2', 'T3', 'T1'])
@@ -56,9 +56,13 @@ describe('cycle search', () => {
 
   it('finds several disjoint cycles in one search, one victim each', () => {
     const edges = [
-      wait('-40', 1, 2), wait('40-80', 2, 1), // T1 <-> T2
-      wait('-40', 3, 4), wait('80-c0', 4, 3), // T3 <-> T4
-      wait('-40', 5, 6), wait('40-80', 6, 7), wait('c0-', 7, 5), // T5 -> T6 -> T7 -> T5
+      wait('-40', 1, 2),
+      wait('40-80', 2, 1), // T1 <-> T2
+      wait('-40', 3, 4),
+      wait('80-c0', 4, 3), // T3 <-> T4
+      wait('-40', 5, 6),
+      wait('40-80', 6, 7),
+      wait('c0-', 7, 5), // T5 -> T6 -> T7 -> T5
       wait('-40', 8, 1), // T8 waits on a member but is not in a cycle
     ]
     const owners = [tx(1, 10), tx(2, 20), tx(3, 40), tx(4, 30), tx(5, 50), tx(6, 50), tx(7, 49), tx(8, 99)]
@@ -183,15 +187,24 @@ describe('victim rule', () => {
   })
 
   it('does not depend on the order of the members', () => {
-    fc.assert(fc.property(
-      fc.uniqueArray(fc.record({ transactionId: fc.string({ maxLength: 4 }), startedAt: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 8, selector: (r) => r.transactionId }),
-      fc.func(fc.integer()),
-      (members, key) => {
-        const cycle = members.map((m) => t(m.transactionId, m.startedAt))
-        const shuffled = cycle.map((x, i) => [key(i), x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x)
-        expect(chooseVictim(shuffled)).toBe(chooseVictim(cycle))
-      },
-    ))
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.record({ transactionId: fc.string({ maxLength: 4 }), startedAt: fc.integer({ min: 0, max: 3 }) }), {
+          minLength: 1,
+          maxLength: 8,
+          selector: (r) => r.transactionId,
+        }),
+        fc.func(fc.integer()),
+        (members, key) => {
+          const cycle = members.map((m) => t(m.transactionId, m.startedAt))
+          const shuffled = cycle
+            .map((x, i) => [key(i), x] as const)
+            .sort((a, b) => a[0] - b[0])
+            .map(([, x]) => x)
+          expect(chooseVictim(shuffled)).toBe(chooseVictim(cycle))
+        },
+      ),
+    )
   })
 })
 
@@ -221,49 +234,61 @@ function hasCycle(edges: readonly LockWaitEdge[], alive: readonly TransactionOwn
 describe('agreement and soundness (property-based)', () => {
   const scenario = fc
     .integer({ min: 2, max: 10 })
-    .chain((n) => fc.record({
-      starts: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: n, maxLength: n }), // many ties
-      published: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
-      edges: fc.array(
-        fc.record({ shard: fc.constantFrom(...SHARDS), w: fc.integer({ min: 1, max: n + 1 }), b: fc.integer({ min: 1, max: n + 1 }) }),
-        { maxLength: 3 * n },
-      ),
-    }))
+    .chain((n) =>
+      fc.record({
+        starts: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: n, maxLength: n }), // many ties
+        published: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+        edges: fc.array(fc.record({ shard: fc.constantFrom(...SHARDS), w: fc.integer({ min: 1, max: n + 1 }), b: fc.integer({ min: 1, max: n + 1 }) }), {
+          maxLength: 3 * n,
+        }),
+      }),
+    )
     .map(({ starts, published, edges }) => ({
       owners: starts.map((s, i) => tx(i + 1, s)).filter((_, i) => published[i]), // unpublished = external
       edges: edges.map((e) => wait(e.shard, e.w, e.b)), // T<n+1> is never published: an outsider
     }))
 
   it('picks the same victims whatever the order of edges and ownerships', () => {
-    fc.assert(fc.property(
-      scenario,
-      fc.func(fc.integer()),
-      ({ owners, edges }, key) => {
-        const shuffle = <T,>(xs: readonly T[]): T[] => xs.map((x, i) => [key(i), x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x)
+    fc.assert(
+      fc.property(scenario, fc.func(fc.integer()), ({ owners, edges }, key) => {
+        const shuffle = <T>(xs: readonly T[]): T[] =>
+          xs
+            .map((x, i) => [key(i), x] as const)
+            .sort((a, b) => a[0] - b[0])
+            .map(([, x]) => x)
         const a = search(edges, owners).cycles.map((c) => c.victim.transactionId)
         const b = search(shuffle(edges), shuffle(owners)).cycles.map((c) => c.victim.transactionId)
         expect(b).toEqual(a)
-      },
-    ), { numRuns: 500 })
+      }),
+      { numRuns: 500 },
+    )
   })
 
   it('reports only real cycles of known transactions, and no cycle survives its victims', () => {
-    fc.assert(fc.property(scenario, ({ owners, edges }) => {
-      const { cycles, truncated } = search(edges, owners)
-      expect(truncated).toBe(false)
-      for (const c of cycles) {
-        expect(c.victim).toBe(chooseVictim(c.transactions))
-        c.edges.forEach((e, i) => {
-          const from = c.transactions[i]!
-          const to = c.transactions[(i + 1) % c.transactions.length]!
-          expect(from.connections.some((x) => x.shard === e.shard && x.connectionId === e.waitingConnectionId)).toBe(true)
-          expect(to.connections.some((x) => x.shard === e.shard && x.connectionId === e.blockingConnectionId)).toBe(true)
-        })
-      }
-      const victims = new Set(cycles.map((c) => c.victim.transactionId))
-      expect(hasCycle(edges, owners.filter((o) => !victims.has(o.transactionId)))).toBe(false)
-      expect(cycles.length > 0).toBe(hasCycle(edges, owners))
-    }), { numRuns: 500 })
+    fc.assert(
+      fc.property(scenario, ({ owners, edges }) => {
+        const { cycles, truncated } = search(edges, owners)
+        expect(truncated).toBe(false)
+        for (const c of cycles) {
+          expect(c.victim).toBe(chooseVictim(c.transactions))
+          c.edges.forEach((e, i) => {
+            const from = c.transactions[i]!
+            const to = c.transactions[(i + 1) % c.transactions.length]!
+            expect(from.connections.some((x) => x.shard === e.shard && x.connectionId === e.waitingConnectionId)).toBe(true)
+            expect(to.connections.some((x) => x.shard === e.shard && x.connectionId === e.blockingConnectionId)).toBe(true)
+          })
+        }
+        const victims = new Set(cycles.map((c) => c.victim.transactionId))
+        expect(
+          hasCycle(
+            edges,
+            owners.filter((o) => !victims.has(o.transactionId)),
+          ),
+        ).toBe(false)
+        expect(cycles.length > 0).toBe(hasCycle(edges, owners))
+      }),
+      { numRuns: 500 },
+    )
   })
 })
 
@@ -272,7 +297,8 @@ describe('bounds', () => {
     const n = 10_000
     const owners: TransactionOwnership[] = []
     const edges: LockWaitEdge[] = []
-    for (let i = 0; i < n; i++) owners.push({ transactionId: `t${String(i).padStart(5, '0')}`, startedAt: i, processId: 'p', connections: [{ shard: 's', connectionId: i + 1 }] })
+    for (let i = 0; i < n; i++)
+      owners.push({ transactionId: `t${String(i).padStart(5, '0')}`, startedAt: i, processId: 'p', connections: [{ shard: 's', connectionId: i + 1 }] })
     for (let i = 0; i + 1 < n; i++) edges.push({ shard: 's', waitingConnectionId: i + 1, blockingConnectionId: i + 2 })
     edges.push({ shard: 's', waitingConnectionId: n, blockingConnectionId: n - 9 }) // t09999 -> t09990 closes a 10-cycle
     const started = performance.now()
@@ -327,7 +353,12 @@ describe('bounds', () => {
     // component of n - 1 (remove-and-search-again costs O(n) per victim; youngest-first needs
     // n - 1 victims here). 5,000 transactions and 9,998 edges, just under the edge cap.
     const n = 5_000
-    const owners = Array.from({ length: n }, (_, i) => ({ transactionId: `t${String(i).padStart(4, '0')}`, startedAt: i, processId: 'p', connections: [{ shard: 's', connectionId: i + 1 }] }))
+    const owners = Array.from({ length: n }, (_, i) => ({
+      transactionId: `t${String(i).padStart(4, '0')}`,
+      startedAt: i,
+      processId: 'p',
+      connections: [{ shard: 's', connectionId: i + 1 }],
+    }))
     const edges: LockWaitEdge[] = []
     for (let i = 1; i < n; i++) {
       edges.push({ shard: 's', waitingConnectionId: i, blockingConnectionId: i + 1 }, { shard: 's', waitingConnectionId: i + 1, blockingConnectionId: i })
@@ -362,14 +393,20 @@ describe('lock-wait rows and server facts (no server)', () => {
   it('joins the three MariaDB views in memory, skipping waits whose transaction vanished', async () => {
     const seen: string[] = []
     const answers = new Map<string, Record<string, unknown>[]>([
-      [MARIADB_LOCK_WAITS_SQL, [
-        { waiting_trx_id: '18446744073709551', blocking_trx_id: '900', requested_lock_id: '18446744073709551:5:3:2' },
-        { waiting_trx_id: '901', blocking_trx_id: '900', requested_lock_id: '901:5:3:2' }, // 901 ended meanwhile
-      ]],
-      [MARIADB_TRX_SQL, [
-        { trx_id: '18446744073709551', connection_id: '42', wait_seconds: 3n },
-        { trx_id: '900', connection_id: '17', wait_seconds: null },
-      ]],
+      [
+        MARIADB_LOCK_WAITS_SQL,
+        [
+          { waiting_trx_id: '18446744073709551', blocking_trx_id: '900', requested_lock_id: '18446744073709551:5:3:2' },
+          { waiting_trx_id: '901', blocking_trx_id: '900', requested_lock_id: '901:5:3:2' }, // 901 ended meanwhile
+        ],
+      ],
+      [
+        MARIADB_TRX_SQL,
+        [
+          { trx_id: '18446744073709551', connection_id: '42', wait_seconds: 3n },
+          { trx_id: '900', connection_id: '17', wait_seconds: null },
+        ],
+      ],
       [MARIADB_LOCKS_SQL, [{ lock_id: '18446744073709551:5:3:2', lock_table: '`db`.`accounts`' }]],
     ])
     const reader = createMariaDbLockWaitReader('-80', async (sql) => {
@@ -377,7 +414,15 @@ describe('lock-wait rows and server facts (no server)', () => {
       return answers.get(sql) ?? []
     })
     expect(await reader.read()).toEqual([
-      { shard: '-80', waitingConnectionId: 42, blockingConnectionId: 17, waitingTrxId: '18446744073709551', blockingTrxId: '900', table: 'accounts', waitSeconds: 3 },
+      {
+        shard: '-80',
+        waitingConnectionId: 42,
+        blockingConnectionId: 17,
+        waitingTrxId: '18446744073709551',
+        blockingTrxId: '900',
+        table: 'accounts',
+        waitSeconds: 3,
+      },
     ])
     expect(seen).toEqual([MARIADB_LOCK_WAITS_SQL, MARIADB_TRX_SQL, MARIADB_LOCKS_SQL])
     for (const sql of seen) expect(sql).toMatch(/LIMIT 10000$/)
@@ -385,7 +430,10 @@ describe('lock-wait rows and server facts (no server)', () => {
 
   it('reads MariaDB with a single statement while nothing waits', async () => {
     const seen: string[] = []
-    const reader = createMariaDbLockWaitReader('-80', async (sql) => { seen.push(sql); return [] })
+    const reader = createMariaDbLockWaitReader('-80', async (sql) => {
+      seen.push(sql)
+      return []
+    })
     expect(await reader.read()).toEqual([])
     expect(seen).toEqual([MARIADB_LOCK_WAITS_SQL])
   })
@@ -395,7 +443,9 @@ describe('lock-wait rows and server facts (no server)', () => {
       { waiting_connection_id: 8, blocking_connection_id: 9, waiting_trx_id: 1, blocking_trx_id: 2, lock_table: 'accounts', wait_seconds: 0 },
     ])
     expect(reader.flavor).toBe('mysql8')
-    expect(await reader.read()).toEqual([{ shard: '80-', waitingConnectionId: 8, blockingConnectionId: 9, waitingTrxId: '1', blockingTrxId: '2', table: 'accounts', waitSeconds: 0 }])
+    expect(await reader.read()).toEqual([
+      { shard: '80-', waitingConnectionId: 8, blockingConnectionId: 9, waitingTrxId: '1', blockingTrxId: '2', table: 'accounts', waitSeconds: 0 },
+    ])
     expect(MYSQL8_LOCK_WAITS_SQL).toContain('trx_id = w.REQUESTING_ENGINE_TRANSACTION_ID')
     expect(MYSQL8_LOCK_WAITS_SQL).not.toMatch(/THREAD_ID AS/)
     expect(createLockWaitReader('mariadb', 's', async () => []).flavor).toBe('mariadb')
@@ -426,14 +476,19 @@ describe('throttled reader', () => {
     vi.useFakeTimers()
     const starts: number[] = []
     let resolveRead: ((edges: LockWaitEdge[]) => void) | undefined
-    const reader = throttleLockWaitReader({
-      flavor: 'mariadb',
-      shard: 's',
-      read: () => {
-        starts.push(performance.now())
-        return new Promise((resolve) => { resolveRead = resolve })
+    const reader = throttleLockWaitReader(
+      {
+        flavor: 'mariadb',
+        shard: 's',
+        read: () => {
+          starts.push(performance.now())
+          return new Promise((resolve) => {
+            resolveRead = resolve
+          })
+        },
       },
-    }, 250)
+      250,
+    )
 
     const first = reader.read()
     const second = reader.read() // before the first started: shares it

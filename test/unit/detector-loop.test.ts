@@ -41,7 +41,8 @@ class ScriptedServer implements ServerAccess {
     if (sql.startsWith('SELECT transaction_id, started_at')) {
       return [...this.published.values()].flatMap((p) => {
         const rows: Record<string, unknown>[] = []
-        for (let i = 0; i < p.length; i += 5) rows.push({ transaction_id: p[i], started_at: p[i + 1], process_id: p[i + 2], shard: p[i + 3], connection_id: p[i + 4] })
+        for (let i = 0; i < p.length; i += 5)
+          rows.push({ transaction_id: p[i], started_at: p[i + 1], process_id: p[i + 2], shard: p[i + 3], connection_id: p[i + 4] })
         return rows
       })
     }
@@ -67,10 +68,21 @@ class ScriptedServer implements ServerAccess {
 const fakeTx = (id: string, startedAt: number) => fakeDetectorTx(id, startedAt, { file: 'app.ts', line: 3, column: 9 })
 
 const session = (shard: string, connectionId: number): DetectorSession & { retired?: Error } => {
-  const s: DetectorSession & { retired?: Error } = { shard, connectionId, retire: (reason) => { s.retired = reason } }
+  const s: DetectorSession & { retired?: Error } = {
+    shard,
+    connectionId,
+    retire: (reason) => {
+      s.retired = reason
+    },
+  }
   return s
 }
-const edge = (waiting: number, blocking: number): LockWaitEdge => ({ shard: SERVER, waitingConnectionId: waiting, blockingConnectionId: blocking, table: 'accounts' })
+const edge = (waiting: number, blocking: number): LockWaitEdge => ({
+  shard: SERVER,
+  waitingConnectionId: waiting,
+  blockingConnectionId: blocking,
+  table: 'accounts',
+})
 
 let detector: DeadlockDetector | undefined
 afterEach(async () => {
@@ -126,7 +138,13 @@ describe('deadlock detector rounds', () => {
     expect(server.kills().sort()).toEqual(['KILL CONNECTION 21', 'KILL CONNECTION 22', 'KILL QUERY 21'])
     const events = logger.events('shardtx.distributed_deadlock')
     expect(events).toHaveLength(1)
-    expect(events[0]!.obj).toMatchObject({ victim: 'tx-b', resolution: 'rolled back here', shards: ['-80', '80-'], tables: ['accounts'], origins: ['app.ts:3:9'] })
+    expect(events[0]!.obj).toMatchObject({
+      victim: 'tx-b',
+      resolution: 'rolled back here',
+      shards: ['-80', '80-'],
+      tables: ['accounts'],
+      origins: ['app.ts:3:9'],
+    })
     expect(d.stats()).toMatchObject({ detections: 1, victimsKilledLocally: 1, victimsKilledForOtherProcesses: 0 })
     // Waits among our own transactions only: nothing published, the ownership table never touched.
     expect(server.statements.filter((s) => /shardtx_lock_waiters/.test(s))).toEqual([])
@@ -190,7 +208,7 @@ describe('deadlock detector rounds', () => {
 
   it('without the PROCESS privilege (1227): one warning, detection off for that server, no crash', async () => {
     const { detector: d, server, logger } = start()
-    server.readError = Object.assign(new Error("Access denied; you need (at least one of) the PROCESS privilege(s) for this operation"), { errno: 1227 })
+    server.readError = Object.assign(new Error('Access denied; you need (at least one of) the PROCESS privilege(s) for this operation'), { errno: 1227 })
     const tx = fakeTx('t', 1)
     d.sessionOpened(tx, session('-80', 5))
     const watch = d.watch(tx, '-80')

@@ -17,7 +17,14 @@ const SERVER = 'server:127.0.0.1:3306'
 const fakeTx = (id: string, startedAt = 1_000) => fakeDetectorTx(id, startedAt)
 
 function fakeSession(shard: string, connectionId: number): DetectorSession & { retired: Error | undefined } {
-  const session = { shard, connectionId, retired: undefined as Error | undefined, retire: (reason: Error) => { session.retired = reason } }
+  const session = {
+    shard,
+    connectionId,
+    retired: undefined as Error | undefined,
+    retire: (reason: Error) => {
+      session.retired = reason
+    },
+  }
   return session
 }
 
@@ -118,7 +125,12 @@ describe('transaction registry', () => {
   })
 })
 
-const member = (id: string, startedAt: number, processId = 'p1'): TransactionOwnership => ({ transactionId: id, startedAt, processId, connections: [{ shard: '-80', connectionId: startedAt }] })
+const member = (id: string, startedAt: number, processId = 'p1'): TransactionOwnership => ({
+  transactionId: id,
+  startedAt,
+  processId,
+  connections: [{ shard: '-80', connectionId: startedAt }],
+})
 const cycleOf = (...members: TransactionOwnership[]): DeadlockCycle => {
   const victim = members.reduce((v, m) => (m.startedAt > v.startedAt ? m : v))
   return { transactions: members, victim, edges: members.map(() => ({ shard: SERVER, waitingConnectionId: 1, blockingConnectionId: 2 })) }

@@ -211,7 +211,9 @@ describe('code blocks in the docs', () => {
         break
       case 'js':
       case 'javascript': {
-        const parsed = ts.createSourceFile('block.mjs', block.code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS) as ts.SourceFile & { parseDiagnostics: ts.Diagnostic[] }
+        const parsed = ts.createSourceFile('block.mjs', block.code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS) as ts.SourceFile & {
+          parseDiagnostics: ts.Diagnostic[]
+        }
         expect(parsed.parseDiagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([])
         if (block.code.includes('shardtx/eslint-plugin')) {
           const findings = await findingsPerFile(evaluateConfig(block.code))
@@ -257,7 +259,11 @@ describe('code blocks in the docs', () => {
       }
       case 'sql': {
         // split's schema must be exactly what shardtx runs; any other SQL must at least parse.
-        const normalise = (sql: string) => sql.replace(/--[^\n]*/g, '').replace(/\s+/g, ' ').trim()
+        const normalise = (sql: string) =>
+          sql
+            .replace(/--[^\n]*/g, '')
+            .replace(/\s+/g, ' ')
+            .trim()
         if (block.code.includes('shardtx_split_')) expect(normalise(block.code)).toBe(normalise(`${CREATE_PLANS_TABLE};\n${CREATE_APPLIED_TABLE};`))
         else expect(() => new SqlParser().astify(block.code, { database: 'MariaDB' })).not.toThrow()
         break

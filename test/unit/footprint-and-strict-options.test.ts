@@ -29,7 +29,9 @@ describe('resolveStrict: option, then SHARDTX_STRICT, then NODE_ENV', () => {
 
   it('refuses a SHARDTX_STRICT it does not understand instead of treating it as off', () => {
     expect(() => resolveStrict(undefined, { SHARDTX_STRICT: 'yes' })).toThrow(TypeError)
-    expect(() => resolveStrict(undefined, { SHARDTX_STRICT: 'yes' })).toThrow(/^Expected the environment variable `SHARDTX_STRICT` to be '1' \(on\) or '0' \(off\), got string .yes.$/)
+    expect(() => resolveStrict(undefined, { SHARDTX_STRICT: 'yes' })).toThrow(
+      /^Expected the environment variable `SHARDTX_STRICT` to be '1' \(on\) or '0' \(off\), got string .yes.$/,
+    )
   })
 })
 
@@ -51,7 +53,11 @@ describe('createShardedDb validates strict and footprint', () => {
   it.each([
     ['strict not boolean', { strict: 'yes' }, /^Expected `strict` to be a boolean, got string .yes.$/],
     ['footprint not an object', { footprint: 'f.jsonl' }, /^Expected `footprint` to be an object, got string .f\.jsonl.$/],
-    ['footprint.file empty', { footprint: { file: ' ' } }, /^Expected `footprint.file` to be a non-empty file path \(JSON lines are appended to it\), got string . .$/],
+    [
+      'footprint.file empty',
+      { footprint: { file: ' ' } },
+      /^Expected `footprint.file` to be a non-empty file path \(JSON lines are appended to it\), got string . .$/,
+    ],
     ['footprint typo', { footprint: { path: 'f.jsonl' } }, /^Unknown option `footprint.path`. Known options of `footprint`: file$/],
   ])('%s', (_name, extra, message) => {
     const create = () => createShardedDb({ ...base, ...(extra as object) })
@@ -70,8 +76,12 @@ describe('createShardedDb validates strict and footprint', () => {
       const missing = path.join(dir, 'missing', 'f.jsonl')
       const create = (extra: object) => () => createShardedDb({ ...base, ...extra })
       expect(create({ footprint: { file: missing } })).toThrow(TypeError)
-      expect(create({ footprint: { file: missing } })).toThrow(`Expected \`footprint.file\` to be a file shardtx can create or append to, got '${missing}': ENOENT (its directory does not exist)`)
-      expect(create({ footprint: { file: dir } })).toThrow(`Expected \`footprint.file\` to be a file shardtx can create or append to, got '${dir}': EISDIR (it is a directory)`)
+      expect(create({ footprint: { file: missing } })).toThrow(
+        `Expected \`footprint.file\` to be a file shardtx can create or append to, got '${missing}': ENOENT (its directory does not exist)`,
+      )
+      expect(create({ footprint: { file: dir } })).toThrow(
+        `Expected \`footprint.file\` to be a file shardtx can create or append to, got '${dir}': EISDIR (it is a directory)`,
+      )
       vi.stubEnv('SHARDTX_FOOTPRINT_FILE', missing)
       expect(create({})).toThrow(/^Expected the environment variable `SHARDTX_FOOTPRINT_FILE` to be a file shardtx can create or append to, got '.*': ENOENT/)
       const file = path.join(dir, 'f.jsonl')

@@ -21,7 +21,10 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-const lines = () => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '')
+const lines = () =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
 
 /** Real file system, except that writes wait until `release()` is called. */
 function stalledIo() {

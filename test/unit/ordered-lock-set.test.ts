@@ -86,7 +86,10 @@ describe('decideStatement: the canonical-order rule', () => {
     })
     // Held rows stay `no-wait` (a refusal there is a surprise, retried), new rows are `try` (a refusal restarts).
     const held = new LockSet().addKeys('-40', 'accounts', [1])
-    expect(decideStatement(position(['-40', '80-c0'], held, MARIADB), accounts({ '-40': [1], '80-c0': [9] }))).toEqual({ action: 'send', modes: ['no-wait', 'wait'] })
+    expect(decideStatement(position(['-40', '80-c0'], held, MARIADB), accounts({ '-40': [1], '80-c0': [9] }))).toEqual({
+      action: 'send',
+      modes: ['no-wait', 'wait'],
+    })
   })
 
   it('restarts for a new key on a lower shard even when that shard is already locked up front', () => {

@@ -15,7 +15,11 @@ const run = (options: Record<string, unknown>) => db.transaction(async () => 'ra
 const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['lock not an object', { crossShard: 'ordered', lock: [1, 2] }, /`lock`.*object mapping table names.*got (an )?array/],
   ['lock null', { crossShard: 'ordered', lock: null }, /`lock`.*got null/],
-  ['unknown table', { crossShard: 'ordered', lock: { payments: [1] } }, /`lock\.payments`.*not in the shardtx configuration.*Known tables: accounts, countries/],
+  [
+    'unknown table',
+    { crossShard: 'ordered', lock: { payments: [1] } },
+    /`lock\.payments`.*not in the shardtx configuration.*Known tables: accounts, countries/,
+  ],
   ['pinned table', { crossShard: 'ordered', lock: { countries: ['fr'] } }, /`lock\.countries`.*pinned to shard -80/],
   ['keys not an array', { crossShard: 'ordered', lock: { accounts: 42 } }, /`lock\.accounts`.*array of `accounts\.id` values.*number 42/],
   ['a key of the wrong type', { crossShard: 'ordered', lock: { accounts: [1, { id: 2 }] } }, /`lock\.accounts\[1\]`.*got object/],
@@ -24,7 +28,11 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['negative maxLockRestarts', { crossShard: 'ordered', maxLockRestarts: -1 }, /`maxLockRestarts`.*from 0 to 100.*number -1/],
   ['huge maxLockRestarts', { crossShard: 'ordered', maxLockRestarts: 1e9 }, /`maxLockRestarts`.*from 0 to 100/],
   ['fractional maxLockRestarts', { crossShard: 'ordered', maxLockRestarts: 1.5 }, /`maxLockRestarts`/],
-  ['lock under another policy', { crossShard: 'warn', reason: 'https://tracker/1', lock: { accounts: [1] } }, /`lock` is an option of crossShard: 'ordered'.*uses 'warn'/],
+  [
+    'lock under another policy',
+    { crossShard: 'warn', reason: 'https://tracker/1', lock: { accounts: [1] } },
+    /`lock` is an option of crossShard: 'ordered'.*uses 'warn'/,
+  ],
   ['maxLockRestarts under the default policy', { maxLockRestarts: 2 }, /`maxLockRestarts` is an option of crossShard: 'ordered'.*uses 'reject'/],
 ]
 

@@ -255,7 +255,9 @@ describe('createShardMap validation messages', () => {
   })
 
   it('not an array', () => {
-    expect(typeErrorMessage(() => createShardMap('-80' as unknown as string[], 'hash'))).toContain("`shards` to be an object mapping shard names to connections, got string '-80'")
+    expect(typeErrorMessage(() => createShardMap('-80' as unknown as string[], 'hash'))).toContain(
+      "`shards` to be an object mapping shard names to connections, got string '-80'",
+    )
   })
 
   it('a name that is not a keyrange', () => {
@@ -348,9 +350,7 @@ describe('createShardMap with a custom router', () => {
 
   it('refuses a returned shard that is not configured', () => {
     const map = createShardMap(['a', 'b'], () => 'zzz')
-    expect(typeErrorMessage(() => map.shardForKey('x', 1))).toBe(
-      "Expected `router` to return one of the configured shards ['a','b'] for table `x`, got 'zzz'",
-    )
+    expect(typeErrorMessage(() => map.shardForKey('x', 1))).toBe("Expected `router` to return one of the configured shards ['a','b'] for table `x`, got 'zzz'")
     const undef = createShardMap(['a', 'b'], (() => undefined) as unknown as RouterFunction)
     expect(typeErrorMessage(() => undef.shardForKey('x', 1))).toContain('got undefined')
   })

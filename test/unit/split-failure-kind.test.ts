@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { errorCodes, failureKind } from '../../src/policies/split/failure-kind.js'
 
-const sqlError = (errno: number, code: string) => Object.assign(new Error(`${code}: Duplicate entry 'secret-key' for key 'PRIMARY'`), { errno, code, sqlState: '23000' })
+const sqlError = (errno: number, code: string) =>
+  Object.assign(new Error(`${code}: Duplicate entry 'secret-key' for key 'PRIMARY'`), { errno, code, sqlState: '23000' })
 
 describe('split part failure kinds', () => {
   it('errors about the statements themselves fail the plan', () => {

@@ -11,7 +11,14 @@ const base: ShardedDbOptions = {
 describe('split options', () => {
   it('fills in documented defaults', () => {
     expect(resolveSplitOptions(undefined)).toEqual({ ...SPLIT_DEFAULTS, compensate: undefined })
-    expect(SPLIT_DEFAULTS).toEqual({ recoverOnStart: true, recoveryIntervalMs: 60_000, retainFinishedMs: 3_600_000, partAttempts: 3, maxPlanBytes: 4_194_304, parallelParts: false })
+    expect(SPLIT_DEFAULTS).toEqual({
+      recoverOnStart: true,
+      recoveryIntervalMs: 60_000,
+      retainFinishedMs: 3_600_000,
+      partAttempts: 3,
+      maxPlanBytes: 4_194_304,
+      parallelParts: false,
+    })
   })
 
   const BAD: [string, unknown, RegExp][] = [
@@ -45,7 +52,9 @@ describe('split options', () => {
       const warn = await run({ crossShard: 'warn', reason: 'https://tracker/1', idempotencyKey: 'k' })
       expect(warn).toBeInstanceOf(TypeError)
       expect((warn as Error).message).toMatch(/`idempotencyKey` is an option of crossShard: 'split', but this transaction uses 'warn'/)
-      expect(((await run({ crossShard: 'ordered', parallelParts: true })) as Error).message).toMatch(/`parallelParts` is an option of crossShard: 'split'.*uses 'ordered'/)
+      expect(((await run({ crossShard: 'ordered', parallelParts: true })) as Error).message).toMatch(
+        /`parallelParts` is an option of crossShard: 'split'.*uses 'ordered'/,
+      )
     } finally {
       await db.destroy()
     }

@@ -36,7 +36,9 @@ describe('SplitPlanBuilder', () => {
 
   it('refuses knex query options it cannot store', () => {
     const plan = new SplitPlanBuilder(1 << 20)
-    expect(() => plan.record('-80', b(knex('accounts').where({ id: 1 }).update({ balance: 1 }).options({ nestTables: true })), 'an update')).toThrow(SplitUnsupportedError)
+    expect(() => plan.record('-80', b(knex('accounts').where({ id: 1 }).update({ balance: 1 }).options({ nestTables: true })), 'an update')).toThrow(
+      SplitUnsupportedError,
+    )
   })
 
   it('bounds the plan by its encoded size', () => {

@@ -65,7 +65,10 @@ describe('RecoveryScheduler', () => {
     s.start()
     await vi.advanceTimersByTimeAsync(250)
     expect(c.calls.length).toBe(3)
-    expect(log.warn).toHaveBeenCalledWith({ event: 'shardtx.split_recovery_error', trigger: 'start', errorCode: 'ECONNREFUSED', errno: undefined }, expect.stringContaining('next pass tries again'))
+    expect(log.warn).toHaveBeenCalledWith(
+      { event: 'shardtx.split_recovery_error', trigger: 'start', errorCode: 'ECONNREFUSED', errno: undefined },
+      expect.stringContaining('next pass tries again'),
+    )
     await s.stop()
   })
 })

@@ -21,14 +21,20 @@ describe('the placeholder a split write resolves to', () => {
     ['String(n)', (n) => String(n)],
     ['template literal', (n) => `${n}`],
     ['Number(n)', (n) => Number(n)],
-    ['destructuring an insert id', (n) => {
-      const [id] = n
-      return id
-    }],
-    ['for..of', (n) => {
-      for (const x of n) return x
-      return undefined
-    }],
+    [
+      'destructuring an insert id',
+      (n) => {
+        const [id] = n
+        return id
+      },
+    ],
+    [
+      'for..of',
+      (n) => {
+        for (const x of n) return x
+        return undefined
+      },
+    ],
     ['spread', (n) => [...n]],
     ['n.length', (n) => n.length],
     ['n[0]', (n) => n[0]],

@@ -78,17 +78,24 @@ describe('StatementRouter (no database)', () => {
 
 describe('keysFromWhere', () => {
   it('ignores nested groups (they only narrow) and negations (they do not pin)', () => {
-    const b = knex('a').where({ id: 3 }).where((q) => q.where('x', 1).orWhere('y', 2)).whereNot({ id: 9 })
+    const b = knex('a')
+      .where({ id: 3 })
+      .where((q) => q.where('x', 1).orWhere('y', 2))
+      .whereNot({ id: 9 })
     expect(keysFromWhere((b as any)._statements, 'id', ['a'])).toEqual([3])
   })
 
   it('intersects repeated conditions and dedupes spellings of one key', () => {
-    const b = knex('a').whereIn('id', [1, '2', 3n] as never).whereIn('id', ['1', 2, 7] as never)
+    const b = knex('a')
+      .whereIn('id', [1, '2', 3n] as never)
+      .whereIn('id', ['1', 2, 7] as never)
     expect(keysFromWhere((b as any)._statements, 'id', ['a'])?.map(String)).toEqual(['1', '2'])
   })
 
   it('does not treat raw values or subqueries as keys', () => {
-    const b = knex('a').where('id', knex.raw('?', [1])).whereIn('id', knex('b').select('id'))
+    const b = knex('a')
+      .where('id', knex.raw('?', [1]))
+      .whereIn('id', knex('b').select('id'))
     expect(keysFromWhere((b as any)._statements, 'id', ['a'])).toBeUndefined()
   })
 })

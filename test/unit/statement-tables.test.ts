@@ -42,7 +42,9 @@ describe('tables configuration', () => {
     const fail = (table: string, message: string): never => {
       throw new Error(`${table}: ${message}`)
     }
-    expect(() => resolveKeySpaces({ a: { shardKey: 'x', colocatedWith: 'b' }, b: { shardKey: 'y', colocatedWith: 'a' } }, fail)).toThrow(/loops \(a -> b -> a\)/)
+    expect(() => resolveKeySpaces({ a: { shardKey: 'x', colocatedWith: 'b' }, b: { shardKey: 'y', colocatedWith: 'a' } }, fail)).toThrow(
+      /loops \(a -> b -> a\)/,
+    )
     expect(() => resolveTables({ a: { shardKey: 'x', colocatedWith: 'nope' } }, map.order)).toThrow(/`tables.a.colocatedWith`.*'nope', which is not listed/)
     expect(() => resolveTables({ a: { shardKey: 'x', colocatedWith: 'c' }, c: { reference: true } }, map.order)).toThrow(/'c' is a reference table/)
     expect(() => resolveTables({ c: { reference: true, sequence: { table: 's' } } }, map.order)).toThrow(/`tables.c.sequence`: only a sharded table/)
@@ -63,19 +65,54 @@ describe('raw fragments', () => {
 describe('every referenced table is placed (no database)', () => {
   it('follows co-location through a chain and through callbacks, CTEs, subqueries in FROM and SELECT', () => {
     expect(route(knex('items').join('customers', 'customers.id', 'items.customer_id').where('items.customer_id', 4)).shards).toEqual(['80-'])
-    expect(route(knex('customers').where('id', 4).whereIn('id', function () { this.select('customer_id').from('orders') })).shards).toEqual(['80-'])
-    expect(route(knex('x').with('x', knex('orders').where({ customer_id: 4 })).select()).shards).toEqual(['80-'])
+    expect(
+      route(
+        knex('customers')
+          .where('id', 4)
+          .whereIn('id', function () {
+            this.select('customer_id').from('orders')
+          }),
+      ).shards,
+    ).toEqual(['80-'])
+    expect(
+      route(
+        knex('x')
+          .with('x', knex('orders').where({ customer_id: 4 }))
+          .select(),
+      ).shards,
+    ).toEqual(['80-'])
     expect(route(knex.from(knex('orders').where({ customer_id: 1 }).as('o')).select()).shards).toEqual(['-80'])
     const counted = knex('customers').select({ n: whereColumn(knex('orders').count('*'), 'orders.customer_id', 'customers.id') })
     expect(route(counted).scatter).toBe(true)
   })
 
   it('refuses by name what a shard could not answer alone', () => {
-    refusedNaming(knex('accounts').where({ id: 1 }).union(function () { this.select('*').from('accounts').where({ id: 4 }) }), 'accounts')
-    refusedNaming(knex('accounts').where({ id: 1 }).where((q) => q.whereIn('owner_id', knex('orders').select('id')).orWhere('x', 1)), 'orders')
-    refusedNaming(knex('customers').where({ id: 1 }).havingIn('id', knex('accounts').select('owner_id') as never).groupBy('id'), 'accounts')
+    refusedNaming(
+      knex('accounts')
+        .where({ id: 1 })
+        .union(function () {
+          this.select('*').from('accounts').where({ id: 4 })
+        }),
+      'accounts',
+    )
+    refusedNaming(
+      knex('accounts')
+        .where({ id: 1 })
+        .where((q) => q.whereIn('owner_id', knex('orders').select('id')).orWhere('x', 1)),
+      'orders',
+    )
+    refusedNaming(
+      knex('customers')
+        .where({ id: 1 })
+        .havingIn('id', knex('accounts').select('owner_id') as never)
+        .groupBy('id'),
+      'accounts',
+    )
     refusedNaming(knex('customers').where({ id: 1 }).orderByRaw('(SELECT MAX(balance) FROM accounts)'), 'accounts')
-    refusedNaming(knex('orders').join('customers', 'customers.id', 'orders.customer_id').where('orders.customer_id', 4).update({ 'customers.id': 5 }), 'customers')
+    refusedNaming(
+      knex('orders').join('customers', 'customers.id', 'orders.customer_id').where('orders.customer_id', 4).update({ 'customers.id': 5 }),
+      'customers',
+    )
     refusedNaming(knex('orders').insert(knex('orders').select('*').where({ customer_id: 1 })), 'orders')
     refusedNaming(knex('countries').where({ code: 'FR' }).update({ name: 'x' }), 'countries')
     refusedNaming(knex('countries').where({ code: 'FR' }).forUpdate(), 'countries')
@@ -85,7 +122,9 @@ describe('every referenced table is placed (no database)', () => {
 
   it('refuses a raw fragment it cannot parse, and a table name that is not an identifier, naming it', () => {
     expect(() => route(knex('customers').where({ id: 1 }).whereRaw('EXISTS (SELECT'))).toThrow(/could not read a whereRaw/)
-    expect(() => route(knex('accounts').join('ghost table', 'a', 'b').where('accounts.id', 1))).toThrow(/'ghost table' \(an inner join\) is not a plain table name/)
+    expect(() => route(knex('accounts').join('ghost table', 'a', 'b').where('accounts.id', 1))).toThrow(
+      /'ghost table' \(an inner join\) is not a plain table name/,
+    )
   })
 
   it('routes a read of reference tables alone to any one shard', () => {

@@ -38,7 +38,7 @@ export const noCrossShardWrite: Rule.RuleModule = {
         type: 'object',
         properties: {
           tables: { type: 'object', description: 'Inline table configuration; wins over `config`.' },
-          config: { type: 'string', description: 'Path of shardtx.config.json (or .js/.mjs/.cjs), relative to ESLint\'s working directory.' },
+          config: { type: 'string', description: "Path of shardtx.config.json (or .js/.mjs/.cjs), relative to ESLint's working directory." },
         },
         additionalProperties: false,
       },
@@ -135,9 +135,7 @@ function participations(
       const innerLoops = enclosingLoops(write.node, helper.fn)
       for (const placement of write.placements) {
         // Across calls made in a loop, anything the helper computes itself may differ.
-        const loopVariant =
-          innerLoops.some((l) => varies(placement, l)) ||
-          callLoops.some((l) => varies(placement, l, (v) => definedIn(v, helper.fn)))
+        const loopVariant = innerLoops.some((l) => varies(placement, l)) || callLoops.some((l) => varies(placement, l, (v) => definedIn(v, helper.fn)))
         parts.push({ table: write.table, placement, node: helper.call, loopVariant, via: helper.name })
       }
     }

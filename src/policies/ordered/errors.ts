@@ -60,7 +60,12 @@ export class LockSetUnstableError extends TransactionError {
         `. Each restart locked what the previous attempt touched or found busy, in canonical order, yet the next attempt reached for something else: ` +
         `the rows this transaction locks change from attempt to attempt (they depend on what it reads, on time or on chance). ` +
         `Nothing was committed. To fix: declare the rows up front, db.transaction(fn, { crossShard: 'ordered', ` +
-        `lock: { ${tables.filter((t) => !t.startsWith('(')).map((t) => `${t}: [/* keys */]`).join(', ') || 'table: [/* keys */]'} } }), ` +
+        `lock: { ${
+          tables
+            .filter((t) => !t.startsWith('('))
+            .map((t) => `${t}: [/* keys */]`)
+            .join(', ') || 'table: [/* keys */]'
+        } } }), ` +
         `touch rows in canonical shard order (${facts.shards.join(', ') || 'see db.shardNames'}), or raise maxLockRestarts.`,
       facts,
     )

@@ -42,7 +42,12 @@ export async function runRoutedStatement(
       if (!noWait && mode === 'try') throw tx.doom(busy(shard))
     }
     try {
-      const options = { readOnly: false, callSite: request.callSite, lockWaitExpected: mode === 'try', clientFor: noWait ? (session: ShardSession) => noWaitSupport.clientOf(session) : undefined }
+      const options = {
+        readOnly: false,
+        callSite: request.callSite,
+        lockWaitExpected: mode === 'try',
+        clientFor: noWait ? (session: ShardSession) => noWaitSupport.clientOf(session) : undefined,
+      }
       results.push(await executeOnShard(tx, shard, statement, options))
     } catch (err) {
       if (mode === 'try' && isLockWaitTimeout(err)) throw tx.doom(busy(shard))

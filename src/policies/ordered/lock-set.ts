@@ -88,7 +88,12 @@ export class LockSet {
   /** Tables with keys on `shard`, by name, so every transaction locks a shard's tables in the same order. */
   tablesOn(shard: string): string[] {
     const tables = this.#shards.get(shard)
-    return tables === undefined ? [] : [...tables].filter(([, byId]) => byId.size > 0).map(([t]) => t).sort()
+    return tables === undefined
+      ? []
+      : [...tables]
+          .filter(([, byId]) => byId.size > 0)
+          .map(([t]) => t)
+          .sort()
   }
 
   /** Keys of `table` on `shard`, sorted (numbers and bigints numerically, before strings). */

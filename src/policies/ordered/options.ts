@@ -67,7 +67,8 @@ function declaredLockSet(lock: unknown, deps: OrderedTables): LockSet {
       )
     }
     if (!Array.isArray(keys)) fail(option, `an array of \`${table}.${config.shardKey}\` values`, keys)
-    for (const [i, key] of (keys as unknown[]).entries()) set.addKeys(shardOfKey(deps, table, config.shardKey, key, `${option}[${i}]`), table, [key as ShardKey])
+    for (const [i, key] of (keys as unknown[]).entries())
+      set.addKeys(shardOfKey(deps, table, config.shardKey, key, `${option}[${i}]`), table, [key as ShardKey])
   }
   return set
 }

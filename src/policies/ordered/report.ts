@@ -31,7 +31,14 @@ export class LockRestartReporter extends OriginRateLimitedLog {
     const origin = formatLocation(tx.origin)
     const decision = this.limiter.decide(origin)
     if (!decision.emit) return
-    const event: LockRestartEvent = { event: 'shardtx.lock_restart', transactionId: tx.id, origin, maxLockRestarts, suppressed: decision.suppressed, ...restart }
+    const event: LockRestartEvent = {
+      event: 'shardtx.lock_restart',
+      transactionId: tx.id,
+      origin,
+      maxLockRestarts,
+      suppressed: decision.suppressed,
+      ...restart,
+    }
     this.logger.debug(
       event,
       `shardtx: ordered transaction ${tx.id} from ${origin} restarts (attempt ${restart.attempt} of at most ${maxLockRestarts + 1}): ` +

@@ -98,7 +98,13 @@ export class SplitPlanPendingError extends ShardtxError {
   readonly acceptance: 'accepted' | 'unknown'
 
   constructor(
-    facts: { planId: string; transactionId: string | undefined; appliedShards: readonly string[]; pendingShards: readonly string[]; acceptance?: 'accepted' | 'unknown' },
+    facts: {
+      planId: string
+      transactionId: string | undefined
+      appliedShards: readonly string[]
+      pendingShards: readonly string[]
+      acceptance?: 'accepted' | 'unknown'
+    },
     cause: unknown,
   ) {
     const acceptance = facts.acceptance ?? 'accepted'

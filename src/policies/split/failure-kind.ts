@@ -12,7 +12,10 @@ const TRANSIENT_ERRNOS: ReadonlySet<number> = new Set([
   1040, // ER_CON_COUNT_ERROR: too many connections
   1053, // ER_SERVER_SHUTDOWN
   1152, // ER_ABORTING_CONNECTION
-  1158, 1159, 1160, 1161, // ER_NET_READ_ERROR, _READ_INTERRUPTED, _ERROR_ON_WRITE, _WRITE_INTERRUPTED
+  1158,
+  1159,
+  1160,
+  1161, // ER_NET_READ_ERROR, _READ_INTERRUPTED, _ERROR_ON_WRITE, _WRITE_INTERRUPTED
   1205, // ER_LOCK_WAIT_TIMEOUT
   1213, // ER_LOCK_DEADLOCK
   1290, // ER_OPTION_PREVENTS_STATEMENT (--read-only during a failover)
@@ -20,7 +23,10 @@ const TRANSIENT_ERRNOS: ReadonlySet<number> = new Set([
   1836, // ER_READ_ONLY_MODE
   1927, // ER_CONNECTION_KILLED (MariaDB)
   1969, // ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
-  2002, 2003, 2006, 2013, // client: cannot connect, server gone away, lost connection
+  2002,
+  2003,
+  2006,
+  2013, // client: cannot connect, server gone away, lost connection
   3024, // ER_QUERY_TIMEOUT (MySQL max_execution_time)
 ])
 

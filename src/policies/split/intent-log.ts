@@ -78,7 +78,16 @@ export class IntentLog {
       await this.#coordinatorQuery(
         `INSERT INTO ${PLANS_TABLE} (plan_id, idempotency_key, status, parallel_parts, part_count, plan, plan_digest, transaction_id, origin) ` +
           `VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-        [plan.planId, plan.idempotencyKeyHash ?? null, plan.parallel ? 1 : 0, plan.parts.length, serialized, digest, plan.transactionId ?? null, plan.origin?.slice(0, 512) ?? null],
+        [
+          plan.planId,
+          plan.idempotencyKeyHash ?? null,
+          plan.parallel ? 1 : 0,
+          plan.parts.length,
+          serialized,
+          digest,
+          plan.transactionId ?? null,
+          plan.origin?.slice(0, 512) ?? null,
+        ],
       )
       return 'inserted'
     } catch (err) {
@@ -121,7 +130,12 @@ export class IntentLog {
    * damaged row) come back in `unreadable` instead of failing the whole page. Empty when the
    * plans table does not exist: nothing was ever accepted.
    */
-  async pending(opts: { afterId: string; beforeId: string; olderThanMs: number; limit: number }): Promise<{ plans: StoredPlan[]; unreadable: string[]; lastId: string | undefined }> {
+  async pending(opts: {
+    afterId: string
+    beforeId: string
+    olderThanMs: number
+    limit: number
+  }): Promise<{ plans: StoredPlan[]; unreadable: string[]; lastId: string | undefined }> {
     let rows: PlanRow[]
     try {
       rows = await this.#coordinatorQuery<PlanRow[]>(

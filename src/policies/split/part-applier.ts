@@ -70,7 +70,14 @@ export async function applyPart(runner: PartRunner, target: PartTarget): Promise
 async function applyOnce(runner: PartRunner, target: PartTarget): Promise<'applied' | 'already-applied'> {
   const { part, planId } = target
   const session = await ShardSession.open(part.shard, runner.poolOf(part.shard), { implicitBegin: false })
-  const detail = { planId, transactionId: target.transactionId, partNo: target.partNo, shard: part.shard, connectionId: session.connectionId, recovering: target.recovering }
+  const detail = {
+    planId,
+    transactionId: target.transactionId,
+    partNo: target.partNo,
+    shard: part.shard,
+    connectionId: session.connectionId,
+    recovering: target.recovering,
+  }
   try {
     try {
       await sessionQuery(session, `INSERT INTO ${APPLIED_TABLE} (plan_id, part_no) VALUES (?, ?)`, [planId, target.partNo])

@@ -14,14 +14,7 @@
  * - `part-skipped`: the part's applied marker already existed: someone applied it, nothing was done.
  */
 export type SplitPhase =
-  | 'after-intent'
-  | 'in-part'
-  | 'before-commit'
-  | 'during-commit'
-  | 'between-parts'
-  | 'before-mark-applied'
-  | 'part-ended'
-  | 'part-skipped'
+  'after-intent' | 'in-part' | 'before-commit' | 'during-commit' | 'between-parts' | 'before-mark-applied' | 'part-ended' | 'part-skipped'
 
 export interface SplitPhaseDetail {
   /** Undefined for a single-shard split transaction, which needs no plan. */

@@ -46,7 +46,13 @@ export interface RunOptions {
  *   {@link SplitPlanPendingError} is thrown.
  */
 export async function runPlan(ctx: PlanRunContext, plan: RunnablePlan, options: RunOptions): Promise<void> {
-  const target = (partNo: number) => ({ planId: plan.planId, transactionId: plan.transactionId, partNo, part: plan.parts[partNo]!, recovering: options.recovering })
+  const target = (partNo: number) => ({
+    planId: plan.planId,
+    transactionId: plan.transactionId,
+    partNo,
+    part: plan.parts[partNo]!,
+    recovering: options.recovering,
+  })
   const applied = new Set<number>()
   let failure: PartError | undefined
   if (plan.parallel) {
@@ -57,7 +63,14 @@ export async function runPlan(ctx: PlanRunContext, plan: RunnablePlan, options: 
       try {
         await applyPart(ctx, target(i))
         applied.add(i)
-        if (i + 1 < plan.parts.length) splitPhase('between-parts', { planId: plan.planId, transactionId: plan.transactionId, partNo: i, shard: plan.parts[i]!.shard, recovering: options.recovering })
+        if (i + 1 < plan.parts.length)
+          splitPhase('between-parts', {
+            planId: plan.planId,
+            transactionId: plan.transactionId,
+            partNo: i,
+            shard: plan.parts[i]!.shard,
+            recovering: options.recovering,
+          })
       } catch (err) {
         failure = asPartError(err, i, plan)
       }
@@ -93,7 +106,15 @@ async function failPlan(ctx: PlanRunContext, plan: RunnablePlan, options: RunOpt
     // The plan stays pending: recovery runs the failing part again, fails the same way, and marks it then.
   }
   const error = new SplitPlanFailedError(
-    { planId: plan.planId, transactionId: plan.transactionId, origin: options.origin, failedShard: failure.shard, appliedShards, unappliedShards, causeCode: codes.code },
+    {
+      planId: plan.planId,
+      transactionId: plan.transactionId,
+      origin: options.origin,
+      failedShard: failure.shard,
+      appliedShards,
+      unappliedShards,
+      causeCode: codes.code,
+    },
     cause,
   )
   let compensation: SplitPlanFailedEvent['compensation'] = options.compensate === undefined ? 'none' : 'skipped'

@@ -273,7 +273,13 @@ export class SplitCoordinator {
       return this.#replay(plan, digest, options)
     }
     this.#deps.logger.debug(
-      { event: 'shardtx.split_idempotent_replay', planId: original.planId, transactionId: plan.transactionId, status: original.status, samePlan: original.digest === digest },
+      {
+        event: 'shardtx.split_idempotent_replay',
+        planId: original.planId,
+        transactionId: plan.transactionId,
+        status: original.status,
+        samePlan: original.digest === digest,
+      },
       `shardtx: idempotency key matched split plan ${original.planId} (${original.status}); the new transaction's writes were not applied`,
     )
     if (original.status === 'applied') return

@@ -53,7 +53,6 @@ export function createSplitPolicy(coordinator: SplitCoordinator): CrossShardPoli
 }
 
 const hooks: Omit<CrossShardPolicy<Attempt, SplitTransactionOptions>, 'name' | 'begin' | 'commit' | 'optionKeys' | 'resolveOptions'> = {
-
   executeWrite(tx, routed, builder, request) {
     const what = `${describe(routed)} on \`${routed.table}\``
     if (routed.kind === 'lock') {

@@ -36,4 +36,3 @@ export function validateSplitTransactionOptions(options: Readonly<Record<string,
   if (parallel !== undefined && typeof parallel !== 'boolean') fail('parallelParts', 'a boolean', parallel)
   return { idempotencyKey: key as string | undefined, compensate: expectHook('compensate', options.compensate), parallelParts: parallel as boolean | undefined }
 }
-
