@@ -41,9 +41,9 @@ describe('footprint recording', () => {
     const { entries, logger } = capturingLogger()
     // A long interval: only the first warning is logged, every transaction is still recorded.
     const db = f.open({ footprint: { file }, logger, warnings: { intervalMs: 3_600_000, logKeyValues: true } })
+    // prettier-ignore
     const transfer = () =>
-      db.transaction(
-        // transfer-origin
+      db.transaction( // transfer-origin
         async (tx) => {
           await tx('accounts').where({ id: 4 }).decrement('balance', 1)
           await tx('accounts').where({ id: 1 }).increment('balance', 1)
