@@ -16,28 +16,81 @@ interface WithQueryHook {
 }
 
 /**
- * A client that routes instead of running: every awaited builder or raw statement made on it, or
- * switched onto it with `builder.transacting(...)`, is handed to `run`. Made the way knex makes
- * its transaction clients (lib/execution/transaction.js, makeTxClient): a fresh object on the
- * dialect's prototype with the base client's compiler settings, so it has its own event
- * listeners, and `transacting = true`, which is what `builder.transacting(tx)` checks before it
- * moves a builder onto `tx.client`. It owns no pool: acquiring a connection through it is refused.
+ * Clients that route instead of running: every awaited builder or raw statement made on one, or
+ * switched onto it with `builder.transacting(...)`, is handed to `route` with the context the
+ * client was derived for. Made the way knex makes its transaction clients
+ * (lib/execution/transaction.js, makeTxClient): objects on the dialect's prototype with the base
+ * client's compiler settings and `transacting = true`, which is what `builder.transacting(tx)`
+ * checks before it moves a builder onto `tx.client`. They own no pool: acquiring a connection
+ * through one is refused.
+ *
+ * Everything but the context is set up once, on a prototype shared by the family: deriving a
+ * client (once per transaction attempt) costs one object and one property, and every client of
+ * a family has the same shape. Event listeners stay per client (knex's emitter creates its
+ * listener table on first use, on the object it is called on).
  *
  * @example
  * ```ts
- * const routing = routingClient(compileClient, (builder) => executeStatement(tx, builder), refuseStream)
- * await routing.queryBuilder().table('accounts').where({ id: 1 }) // reaches executeStatement
+ * const clients = routingClients(compileClient, (tx: Tx, builder) => executeStatement(tx, builder), refuseStream)
+ * const routing = clients.derive(tx) // per attempt
+ * await routing.queryBuilder().table('accounts').where({ id: 1 }) // reaches executeStatement(tx, ...)
+ * ```
+ */
+export function routingClients<C>(
+  base: KnexClientLike,
+  route: (context: C, statement: unknown) => Promise<unknown>,
+  refuse: (what: string) => never,
+): { prototype: KnexClientLike; derive(context: C): KnexClientLike } {
+  const source = base as KnexClientLike & Record<string, unknown>
+  const proto = Object.create((base as { constructor: { prototype: object } }).constructor.prototype) as KnexClientLike & Record<string | symbol, unknown>
+  for (const key of ['version', 'config', 'driver', 'connectionSettings', 'valueForUndefined', 'logger']) proto[key] = source[key]
+  proto.transacting = true
+  proto.runner = function runner(this: Record<symbol, unknown>, builder: unknown) {
+    return new RoutedRunner(route, this[CONTEXT] as C, builder, refuse)
+  }
+  proto.acquireConnection = () => Promise.reject(refuseSync(refuse, 'acquireConnection()'))
+  proto.releaseConnection = () => Promise.resolve()
+  return {
+    prototype: proto,
+    derive(context) {
+      const client = Object.create(proto) as KnexClientLike & Record<symbol, unknown>
+      client[CONTEXT] = context
+      return client
+    },
+  }
+}
+
+const CONTEXT = Symbol('shardtx.routingContext')
+
+/** knex's runner interface (`client.runner(builder)`) for a routing client: `run` routes, streams are refused. */
+class RoutedRunner<C> {
+  constructor(
+    readonly route: (context: C, statement: unknown) => Promise<unknown>,
+    readonly context: C,
+    readonly builder: unknown,
+    readonly refuse: (what: string) => never,
+  ) {}
+  run(): Promise<unknown> {
+    return this.route(this.context, this.builder)
+  }
+  stream(): never {
+    return this.refuse('stream()')
+  }
+  pipe(): never {
+    return this.refuse('pipe()')
+  }
+}
+
+/**
+ * One routing client (see {@link routingClients}) whose statements all go to `run`.
+ *
+ * @example
+ * ```ts
+ * const routing = routingClient(compileClient, (builder) => runSingleStatement(builder), refuseStream)
  * ```
  */
 export function routingClient(base: KnexClientLike, run: (builder: unknown) => Promise<unknown>, refuse: (what: string) => never): KnexClientLike {
-  const source = base as KnexClientLike & Record<string, unknown>
-  const client = Object.create((base as { constructor: { prototype: object } }).constructor.prototype) as KnexClientLike & Record<string, unknown>
-  for (const key of ['version', 'config', 'driver', 'connectionSettings', 'valueForUndefined', 'logger']) client[key] = source[key]
-  client.transacting = true
-  client.runner = (builder) => ({ run: () => run(builder), stream: () => refuse('stream()'), pipe: () => refuse('pipe()') })
-  client.acquireConnection = () => Promise.reject(refuseSync(refuse, 'acquireConnection()'))
-  client.releaseConnection = () => Promise.resolve()
-  return client
+  return routingClients(base, (send: (builder: unknown) => Promise<unknown>, statement) => send(statement), refuse).derive(run)
 }
 
 function refuseSync(refuse: (what: string) => never, what: string): unknown {

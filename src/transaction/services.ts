@@ -29,6 +29,23 @@ export interface TransactionSettings {
  * services.shardMap.canonicalOrder(['80-', '-80']) // ['-80', '80-']
  * ```
  */
+/**
+ * What every transaction object of one ShardedDb shares, made once by tx-handle.ts's
+ * `createHandleTemplate`: the knex instance its members are inherited from, and the families of
+ * routing clients (one prototype each, see knex/derived-clients.ts) that a transaction and its
+ * `tx.shard(name)` handles are derived from. Declared here, where the services are, so the
+ * services do not import the handle.
+ */
+export interface HandleTemplate {
+  readonly knex: Knex
+  /** A transaction's routing client; the context is its transaction. */
+  readonly routed: { derive(context: unknown): KnexClientLike }
+  /** A `tx.shard(name)` handle's routing client; the context is its transaction, shard and read-only flag. */
+  readonly unrouted: { derive(context: unknown): KnexClientLike }
+  /** The instance call form `tx(table)`, which captures the call site with one frame. */
+  readonly onTable: (instance: Knex, table: unknown, options: unknown) => Knex.QueryBuilder
+}
+
 export interface TransactionServices {
   readonly router: StatementRouter
   /** Fills the shard keys of inserted rows from table sequences, before routing. */
@@ -37,8 +54,8 @@ export interface TransactionServices {
   readonly logger: ShardtxLogger
   /** Compiles MySQL SQL and owns no pool; the prototype of every routing client. */
   readonly compileClient: KnexClientLike
-  /** What every transaction object inherits: knex's instance members over no pool (transaction/tx-handle.ts). */
-  readonly handleTemplate: Knex
+  /** What every transaction object inherits: knex's instance members over no pool, and its routing clients (transaction/tx-handle.ts). */
+  readonly handleTemplate: HandleTemplate
   /** Per shard (every shard of the map), the plain pool, guarded (see health/shard-guard.ts). */
   readonly pools: ReadonlyMap<string, KnexClientLike>
   /** Per shard, the pool that serves transaction sessions only (autocommit off, see knex/session-pool.ts), guarded. */

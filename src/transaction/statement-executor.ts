@@ -99,14 +99,15 @@ async function execute(tx: CoreTransaction, builder: KnexBuilderInternals, callS
  */
 async function readAcross(tx: TransactionState, routed: RoutedStatement, builder: KnexBuilderInternals): Promise<unknown> {
   // Reference tables are on every shard: read the copy on a shard the transaction already has a session on.
-  const shards = routed.anyShard === true ? [tx.participants[0] ?? tx.services.shardMap.order.find((s) => tx.sessionOn(s)) ?? routed.shards[0]!] : routed.shards
-  const results = await Promise.all(
-    shards.map(async (shard) => {
-      const session = await tx.readSession(shard).catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
-      return runOn(tx, shard, session.client, builder)
-    }),
-  )
-  return results.length === 1 ? results[0] : mergeResults(routed.method, results)
+  if (routed.anyShard === true) return readOn(tx, tx.participants[0] ?? tx.services.shardMap.order.find((s) => tx.sessionOn(s)) ?? routed.shards[0]!, builder)
+  if (routed.shards.length === 1) return readOn(tx, routed.shards[0]!, builder)
+  const results = await Promise.all(routed.shards.map((shard) => readOn(tx, shard, builder)))
+  return mergeResults(routed.method, results)
+}
+
+async function readOn(tx: TransactionState, shard: string, builder: KnexBuilderInternals): Promise<unknown> {
+  const session = await tx.readSession(shard).catch((err: unknown) => Promise.reject(annotate(tx, shard, err)))
+  return runOn(tx, shard, session.client, builder)
 }
 
 /**

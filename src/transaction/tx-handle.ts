@@ -2,11 +2,12 @@ import type { Knex } from 'knex'
 import type { ShardKey } from '../config/options.js'
 import { isRawStatement, type KnexBuilderInternals } from '../knex/builder-internals.js'
 import type { KnexClientLike } from '../knex/client.js'
-import { routingClient } from '../knex/derived-clients.js'
+import { routingClient, routingClients } from '../knex/derived-clients.js'
 import { knexInstanceOn, knexOver } from '../knex/make-knex.js'
 import { CallSite } from '../shared/call-site.js'
 import { ShardtxError, UnroutableQueryError } from '../shared/errors.js'
 import type { CoreTransaction } from './policy.js'
+import type { HandleTemplate } from './services.js'
 import { executeRawStatement, executeStatement, executeUnroutedStatement } from './statement-executor.js'
 
 /** Unrouted access to one shard inside a transaction: raw SQL and builders that bypass routing. */
@@ -97,20 +98,19 @@ export type SavepointOpener = (container: unknown, config: unknown) => Promise<u
  * ```
  */
 export function createTransactionHandle(tx: CoreTransaction, control: HandleControl, savepoint: SavepointOpener): ShardedTransaction {
-  const client = routingClient(
-    tx.services.compileClient,
-    (statement) =>
-      isRawStatement(statement)
-        ? executeRawStatement(tx, statement, siteOf(statement))
-        : executeStatement(tx, statement as KnexBuilderInternals, siteOf(statement)),
-    refuse,
-  )
-  const capture = rememberCallSites(client)
-  const handle = knexInstanceOn(tx.services.handleTemplate, client, capture.onTable) as unknown as ShardedTransaction & HandleInternals
+  const template = tx.services.handleTemplate
+  const handle = knexInstanceOn(template.knex, template.routed.derive(tx), template.onTable) as unknown as ShardedTransaction & HandleInternals
   handle.context.transaction = savepoint
   // One own property for the attempt; every member reads it (defined once, on the template).
   handle[HANDLE] = { tx, control, savepoint }
   return handle
+}
+
+/** A statement awaited on a transaction's routing client: raw SQL on its own, or a builder. */
+function routeStatement(tx: CoreTransaction, statement: unknown): Promise<unknown> {
+  return isRawStatement(statement)
+    ? executeRawStatement(tx, statement, siteOf(statement))
+    : executeStatement(tx, statement as KnexBuilderInternals, siteOf(statement))
 }
 
 const HANDLE = Symbol('shardtx.transactionHandle')
@@ -129,18 +129,34 @@ function stateOf(handle: unknown): HandleInternals[typeof HANDLE] {
   return state
 }
 
+/** Where the statements of a `tx.shard(name)` handle go. */
+interface UnroutedTarget {
+  tx: CoreTransaction
+  shard: string
+  readOnly: boolean
+}
+
 /**
  * What every transaction object inherits (made once per ShardedDb, see knex/make-knex.ts): knex's
  * instance members, shardtx's and knex's transaction members (each reading the attempt of the
  * object it is called on), and the refusals of members a sharded transaction does not have. A
- * transaction then costs one small function, a context and one property, not a closure a member.
+ * transaction then costs one small function, a context, a client and one property, not a closure
+ * a member.
  *
  * @example
  * ```ts
  * const services = { ...parts, handleTemplate: createHandleTemplate(compileClient) }
  * ```
  */
-export function createHandleTemplate(compileClient: KnexClientLike): Knex {
+export function createHandleTemplate(compileClient: KnexClientLike): HandleTemplate {
+  const routed = routingClients(compileClient, routeStatement, refuse)
+  const { onTable } = rememberCallSites(routed.prototype)
+  const unrouted = routingClients(
+    compileClient,
+    (target: UnroutedTarget, builder) => executeUnroutedStatement(target.tx, target.shard, builder, { readOnly: target.readOnly, callSite: siteOf(builder) }),
+    refuse,
+  )
+  rememberCallSites(unrouted.prototype)
   const template = knexOver(
     routingClient(compileClient, () => Promise.reject(new Error('shardtx internal error: the transaction template ran a statement')), refuse),
   )
@@ -204,7 +220,7 @@ export function createHandleTemplate(compileClient: KnexClientLike): Knex {
     migrate: { get: () => refuse('tx.migrate; use db.migrate or db.shard(name).migrate') },
     seed: { get: () => refuse('tx.seed; seed each shard through db.shard(name).seed') },
   })
-  return template
+  return { knex: template, routed, unrouted, onTable }
 }
 
 /** `tx.shard(name)`: builders and raw SQL on one named shard, unrouted. */
@@ -212,12 +228,7 @@ function unroutedHandle(tx: CoreTransaction, name: string, readOnly: boolean): S
   if (!tx.services.shardMap.has(name)) {
     throw new TypeError(`Expected a shard name from ${JSON.stringify(tx.services.shardMap.order)} in tx.shard(), got ${JSON.stringify(name)}`)
   }
-  const client = routingClient(
-    tx.services.compileClient,
-    (builder) => executeUnroutedStatement(tx, name, builder, { readOnly, callSite: siteOf(builder) }),
-    refuse,
-  )
-  rememberCallSites(client)
+  const client = tx.services.handleTemplate.unrouted.derive({ tx, shard: name, readOnly })
   const handle = function table(table: string) {
     return client.queryBuilder().table(table)
   } as ShardHandle
@@ -260,7 +271,8 @@ export function rememberCallSites(client: KnexClientLike): { onTable: (instance:
       captured = true
       let builder: Knex.QueryBuilder
       try {
-        builder = client.queryBuilder()
+        // The instance's own client (derived from `client`), which carries the transaction.
+        builder = (instance as unknown as { client: KnexClientLike }).client.queryBuilder()
       } finally {
         captured = false
       }
