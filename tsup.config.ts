@@ -7,9 +7,11 @@ const shared: Options = {
   target: 'node20',
   // Peer dependencies stay external so the user's knex/mysql2 are the ones that run.
   external: ['knex', 'mysql2'],
-  // Classes keep their names: esbuild renames a class that refers to itself (UnroutableQueryError
-  // became _UnroutableQueryError), and util.inspect prints the constructor's name next to `name`.
-  keepNames: true,
+  // No keepNames in the ESM build: it wraps every function expression in a naming call, run each
+  // time a closure is created (several per statement). Public classes keep their names by not
+  // naming themselves in their own bodies (see shared/errors.ts), which is what makes esbuild
+  // rename a class.
+  keepNames: false,
 }
 
 // Two builds, one per module format, each cleaning only its own files (they run in parallel).
@@ -35,6 +37,11 @@ export default defineConfig([
     splitting: true,
     // `import.meta.url` (the TypeScript parser is resolved from shardtx's own location) in CommonJS.
     shims: true,
+    // The CommonJS output goes through sucrase after esbuild (tsup's code-splitting path), which
+    // turns every class with fields into `var X = (_class = class extends ...)`: without
+    // keepNames each error class would be named `_class` (util.inspect prints that name). CommonJS
+    // users pay the per-closure naming call; the ESM build does not (bench/RESULTS.md).
+    keepNames: true,
     clean: ['**/*.cjs', '**/*.cjs.map', '**/*.d.cts'],
   },
 ])

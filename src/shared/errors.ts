@@ -18,10 +18,13 @@ export class ShardtxError extends Error {
 
   constructor(code: string, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    // Every shardtx subclass declares its `name` as a literal field (set after this line): a
-    // bundler may rename classes (dist had `_UnroutableQueryError`), and `name` is what String(err),
-    // stacks and util.inspect print. new.target.name is only for subclasses written elsewhere.
-    this.name = new.target === ShardtxError ? 'ShardtxError' : new.target.name
+    // Every shardtx subclass declares its `name` as a literal field (set after this line), and no
+    // error class names itself in its own body: esbuild renames a class that does
+    // (`_UnroutableQueryError`), and util.inspect prints the constructor's name beside `name`.
+    // The build does not use esbuild's keepNames, which wraps every closure created at run time
+    // (several per statement) in a naming call (bench/RESULTS.md). new.target.name is for
+    // subclasses written elsewhere.
+    this.name = new.target.name
     this.code = code
     this.retryable = options.retryable ?? false
   }
@@ -202,7 +205,7 @@ export class UnroutableQueryError extends ShardtxError {
     const details: { table?: string; keyColumn?: string; location: CodeLocation } = { location }
     if (this.table !== undefined) details.table = this.table
     if (this.keyColumn !== undefined) details.keyColumn = this.keyColumn
-    return new UnroutableQueryError(this.#reason, details)
+    return new (this.constructor as new (reason: string, d: typeof details) => UnroutableQueryError)(this.#reason, details)
   }
 }
 
