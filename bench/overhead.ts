@@ -1,57 +1,56 @@
 /**
- * bench/overhead: what shardtx costs on top of plain knex for single-shard transactions.
+ * bench/overhead: what shardtx costs on top of plain knex, and how far both are from raw mysql2,
+ * for single-shard transactions of 1, 5 and 20 statements.
  *
- *   npm run build && npx tsx bench/overhead.ts [--rounds 8] [--per-round 2000] [--clients 16]
+ *   npm run bench:overhead -- [--rounds 8] [--per-round 2000] [--clients 16] [--workloads '5 statements,20 statements']
  *
- * Both sides run the same SQL on the same server and shard databases, with the same pool size,
- * 16 concurrent clients. Rounds alternate which side goes first (A B B A ...), so drift in the
- * machine's load hits both equally; only ratios of the two are meaningful.
+ * All three sides run the same SQL on the same server and shard databases, with the same pool
+ * size, 16 concurrent clients: shardtx (`db.transaction`), plain knex (`knex.transaction` on the
+ * shard's own instance) and raw mysql2 (hand-written SQL, BEGIN ... COMMIT on a pooled
+ * connection: the floor). Rounds rotate which side goes first, so drift in the machine's load hits
+ * every side alike; only ratios within one run are meaningful. Each side's Node CPU per
+ * transaction (`process.cpuUsage` around its rounds) is the steadier figure on a shared machine.
  */
 import { parseArgs } from 'node:util'
-import knexFactory, { type Knex } from 'knex'
+import knexFactory from 'knex'
 // The built package, as users run it: tsx's on-the-fly transform wraps every closure shardtx
 // creates per transaction in a naming helper, a cost plain knex (compiled JS) does not pay.
 import { createShardedDb, keyrangeNames } from './support/built-package.js'
 import { createTestShards } from '../test/support/shard-databases.js'
 import { LatencyRecorder, formatMs } from './support/latency.js'
+import { WORKLOADS, WORKLOAD_SCHEMA, type Tx } from './support/overhead-workloads.js'
+import { rawMysql2Side } from './support/raw-mysql2.js'
 
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '8' },
     'per-round': { type: 'string', default: '2000' },
     clients: { type: 'string', default: '16' },
+    workloads: { type: 'string', default: Object.keys(WORKLOADS).join(',') },
   },
 })
 const ROUNDS = Number(values.rounds)
 const PER_ROUND = Number(values['per-round'])
 const CLIENTS = Number(values.clients)
 const ACCOUNTS_PER_SHARD = 2000
-
-type Tx = (table: string) => Knex.QueryBuilder
-
-/** The workloads, written once against a knex-style `tx`, so both sides send identical SQL. */
-const WORKLOADS: Record<string, (tx: Tx, id: number, n: number) => Promise<unknown>> = {
-  '1 statement': (tx, id) => tx('accounts').where({ id }).increment('balance', 1),
-  '5 statements': async (tx, id, n) => {
-    await tx('accounts').where({ id }).first()
-    await tx('accounts').where({ id }).decrement('balance', 1)
-    await tx('accounts').where({ id }).increment('balance', 1)
-    await tx('ledger').insert({ account_id: id, seq: n, amount: 1 })
-    await tx('accounts').where({ id }).first()
-  },
+const chosen = values.workloads.split(',').map((w) => w.trim())
+for (const name of chosen) {
+  if (!(name in WORKLOADS))
+    throw new TypeError(`Expected --workloads to name workloads from ${JSON.stringify(Object.keys(WORKLOADS))}, got ${JSON.stringify(name)}`)
 }
+
+const SIDES = ['knex', 'shardtx', 'raw'] as const
+type Side = (typeof SIDES)[number]
 
 async function main() {
   const shards = await createTestShards({ names: keyrangeNames(2) })
-  await shards.execAll(`
-    CREATE TABLE accounts (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL) ENGINE=InnoDB;
-    CREATE TABLE ledger (account_id BIGINT NOT NULL, seq BIGINT NOT NULL, amount BIGINT NOT NULL, PRIMARY KEY (account_id, seq)) ENGINE=InnoDB;
-  `)
+  await shards.execAll(WORKLOAD_SCHEMA)
   const pool = { min: CLIENTS, max: CLIENTS }
   const db = createShardedDb({ shards: shards.shards, tables: { accounts: { shardKey: 'id' }, ledger: { shardKey: 'account_id' } }, pool })
   const plain = new Map(shards.names.map((name) => [name, knexFactory({ client: 'mysql2', connection: shards.shards[name]!, pool })]))
+  const raw = new Map(shards.names.map((name) => [name, rawMysql2Side(shards.shards[name]!, CLIENTS)]))
 
-  // Accounts placed where shardtx routes them, so plain knex can address the same rows directly.
+  // Accounts placed where shardtx routes them, so plain knex and raw mysql2 can address the same rows directly.
   const ids: { id: number; shard: string }[] = []
   for (let id = 1; ids.length < ACCOUNTS_PER_SHARD * shards.names.length; id++) ids.push({ id, shard: db.shardOf('accounts', id) })
   for (const name of shards.names) {
@@ -60,49 +59,45 @@ async function main() {
   }
 
   let seq = 0
-  const sides = {
-    knex: (work: (typeof WORKLOADS)[string], a: { id: number; shard: string }) =>
-      plain.get(a.shard)!.transaction((trx) => work(trx as unknown as Tx, a.id, ++seq)),
-    shardtx: (work: (typeof WORKLOADS)[string], a: { id: number; shard: string }) => db.transaction((tx) => work(tx as unknown as Tx, a.id, ++seq)),
+  type Workload = (typeof WORKLOADS)[string]
+  const sides: Record<Side, (work: Workload, a: { id: number; shard: string }) => Promise<unknown>> = {
+    knex: (work, a) => plain.get(a.shard)!.transaction((trx) => work.knex(trx as unknown as Tx, a.id, ++seq)),
+    shardtx: (work, a) => db.transaction((tx) => work.knex(tx as unknown as Tx, a.id, ++seq)),
+    raw: (work, a) => raw.get(a.shard)!.transaction(work.raw, a.id, ++seq),
   }
 
   console.log(`bench/overhead: ${ROUNDS} rounds x ${PER_ROUND} transactions per side and workload, ${CLIENTS} clients, node ${process.version}`)
   const report: string[] = []
-  for (const [name, work] of Object.entries(WORKLOADS)) {
-    const rec = { knex: new LatencyRecorder(), shardtx: new LatencyRecorder() }
-    const elapsed = { knex: 0, shardtx: 0 }
+  for (const name of chosen) {
+    const work = WORKLOADS[name]!
+    const rec = { knex: new LatencyRecorder(), shardtx: new LatencyRecorder(), raw: new LatencyRecorder() }
+    const elapsed = { knex: 0, shardtx: 0, raw: 0 }
     // Node CPU per side (user + system, microseconds): on a loaded machine wall-clock throughput
     // swings with the neighbours, CPU spent per transaction much less.
-    const cpu = { knex: 0, shardtx: 0 }
-    // warm-up: fill pools and caches on both sides
-    for (const side of ['knex', 'shardtx'] as const) await runRound(side, new LatencyRecorder())
+    const cpu = { knex: 0, shardtx: 0, raw: 0 }
+    // warm-up: fill pools and caches on every side
+    for (const side of SIDES) await runRound(side, new LatencyRecorder())
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['knex', 'shardtx'] as const) : (['shardtx', 'knex'] as const)
-      for (const side of order) {
+      for (let i = 0; i < SIDES.length; i++) {
+        const side = SIDES[(round + i) % SIDES.length]!
         const before = process.cpuUsage()
         elapsed[side] += await runRound(side, rec[side])
         const used = process.cpuUsage(before)
         cpu[side] += used.user + used.system
       }
     }
-    const tps = { knex: (ROUNDS * PER_ROUND) / (elapsed.knex / 1000), shardtx: (ROUNDS * PER_ROUND) / (elapsed.shardtx / 1000) }
-    const row = {
-      workload: name,
-      knexMedian: rec.knex.percentile(50),
-      shardtxMedian: rec.shardtx.percentile(50),
-      knexP99: rec.knex.percentile(99),
-      shardtxP99: rec.shardtx.percentile(99),
-      medianRatio: rec.shardtx.percentile(50) / rec.knex.percentile(50),
-      throughputRatio: tps.shardtx / tps.knex,
-      cpuPerTx: { knex: cpu.knex / (ROUNDS * PER_ROUND), shardtx: cpu.shardtx / (ROUNDS * PER_ROUND) },
-    }
-    const line =
-      `| ${name} | ${formatMs(row.knexMedian)} | ${formatMs(row.shardtxMedian)} | ${formatMs(row.knexP99)} | ${formatMs(row.shardtxP99)} | ` +
-      `${tps.knex.toFixed(0)} | ${tps.shardtx.toFixed(0)} | **${row.medianRatio.toFixed(3)}** | **${row.throughputRatio.toFixed(3)}** | ` +
-      `${row.cpuPerTx.knex.toFixed(0)} us | ${row.cpuPerTx.shardtx.toFixed(0)} us | ${(row.cpuPerTx.shardtx / row.cpuPerTx.knex).toFixed(3)} |`
-    report.push(line)
+    const total = ROUNDS * PER_ROUND
+    const tps = (side: Side) => total / (elapsed[side] / 1000)
+    const cpuPerTx = (side: Side) => cpu[side] / total
+    report.push(
+      `| ${name} | ${formatMs(rec.raw.percentile(50))} | ${formatMs(rec.knex.percentile(50))} | ${formatMs(rec.shardtx.percentile(50))} | ` +
+        `${tps('raw').toFixed(0)} | ${tps('knex').toFixed(0)} | ${tps('shardtx').toFixed(0)} | ` +
+        `**${(tps('shardtx') / tps('knex')).toFixed(3)}** | **${(tps('shardtx') / tps('raw')).toFixed(3)}** | ` +
+        `${cpuPerTx('raw').toFixed(0)} us | ${cpuPerTx('knex').toFixed(0)} us | ${cpuPerTx('shardtx').toFixed(0)} us | ` +
+        `${(cpuPerTx('shardtx') / cpuPerTx('knex')).toFixed(3)} | ${(cpuPerTx('shardtx') / cpuPerTx('raw')).toFixed(3)} |`,
+    )
 
-    async function runRound(side: 'knex' | 'shardtx', recorder: LatencyRecorder): Promise<number> {
+    async function runRound(side: Side, recorder: LatencyRecorder): Promise<number> {
       let next = 0
       const started = performance.now()
       await Promise.all(
@@ -119,13 +114,15 @@ async function main() {
     }
   }
   console.log(
-    '\n| workload | knex p50 | shardtx p50 | knex p99 | shardtx p99 | knex tx/s | shardtx tx/s | p50 ratio (<= 1.05) | throughput ratio (>= 0.95) | knex CPU/tx | shardtx CPU/tx | CPU ratio |',
+    '\n| workload | raw p50 | knex p50 | shardtx p50 | raw tx/s | knex tx/s | shardtx tx/s | throughput shardtx/knex | throughput shardtx/raw | ' +
+      'raw CPU/tx | knex CPU/tx | shardtx CPU/tx | CPU shardtx/knex | CPU shardtx/raw |',
   )
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const line of report) console.log(line)
 
   await db.destroy()
   await Promise.all([...plain.values()].map((k) => k.destroy()))
+  await Promise.all([...raw.values()].map((r) => r.end()))
   await shards.drop()
 }
 
