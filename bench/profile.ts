@@ -13,11 +13,7 @@
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { parseArgs } from 'node:util'
-import knexFactory from 'knex'
-import { createShardedDb, keyrangeNames } from './support/built-package.js'
-import { createTestShards } from '../test/support/shard-databases.js'
-import { WORKLOADS, WORKLOAD_SCHEMA, type Tx } from './support/overhead-workloads.js'
-import { rawMysql2Side } from './support/raw-mysql2.js'
+import { openOneShardSide } from './support/one-shard-sides.js'
 import { summarizeProfile, type CpuProfile } from './support/profile-summary.js'
 
 const { values } = parseArgs({
@@ -30,39 +26,12 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 })
-const work = WORKLOADS[values.workload]
-if (work === undefined)
-  throw new TypeError(`Expected --workload to be one of ${JSON.stringify(Object.keys(WORKLOADS))}, got ${JSON.stringify(values.workload)}`)
-if (!['shardtx', 'knex', 'raw'].includes(values.side)) throw new TypeError(`Expected --side to be shardtx, knex or raw, got ${JSON.stringify(values.side)}`)
 const TRANSACTIONS = Number(values.transactions)
 const CLIENTS = Number(values.clients)
 
 async function main() {
-  const shards = await createTestShards({ names: keyrangeNames(2) })
-  await shards.execAll(WORKLOAD_SCHEMA)
-  const pool = { min: CLIENTS, max: CLIENTS }
-  const db = createShardedDb({ shards: shards.shards, tables: { accounts: { shardKey: 'id' }, ledger: { shardKey: 'account_id' } }, pool })
-  const shard = shards.names[0]!
-  const plain = knexFactory({ client: 'mysql2', connection: shards.shards[shard]!, pool })
-  const raw = rawMysql2Side(shards.shards[shard]!, CLIENTS)
-  const ids: number[] = []
-  for (let id = 1; ids.length < 2000; id++) if (db.shardOf('accounts', id) === shard) ids.push(id)
-  await plain('accounts').insert(ids.map((id) => ({ id, balance: 0 })))
-
-  let seq = 0
-  const one = (id: number): Promise<unknown> => {
-    if (values.side === 'knex') return plain.transaction((trx) => work!.knex(trx as unknown as Tx, id, ++seq))
-    if (values.side === 'raw') return raw.transaction(work!.raw, id, ++seq)
-    return db.transaction((tx) => work!.knex(tx as unknown as Tx, id, ++seq))
-  }
-  const run = async () => {
-    let next = 0
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (next < TRANSACTIONS) await one(ids[(next++ * 7919) % ids.length]!)
-      }),
-    )
-  }
+  const side = await openOneShardSide(values.side, values.workload, CLIENTS)
+  const run = () => side.run(TRANSACTIONS)
 
   await run() // warm-up: pools filled, code optimised
   const session = new Session()
@@ -83,10 +52,7 @@ async function main() {
   )
   console.log(summarizeProfile(profile, { transactions: TRANSACTIONS, top: Number(values.top) }))
 
-  await db.destroy()
-  await plain.destroy()
-  await raw.end()
-  await shards.drop()
+  await side.close()
 }
 
 main().catch((err) => {
