@@ -98,6 +98,11 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
     this.reason = reason
   }
 
+  /** True for a `readOnly` transaction (every session runs `SET TRANSACTION ... READ ONLY`). */
+  get readOnly(): boolean {
+    return this.#sessionSetup.some((sql) => /\bREAD ONLY\b/.test(sql))
+  }
+
   /** Starts the attempt under its policy: the state `begin` returns is {@link attempt} from then on. */
   async begin(options: unknown, carry: unknown): Promise<void> {
     const state = this.policy.begin(this, options, carry)

@@ -129,6 +129,22 @@ describe('atomic: commit', () => {
     expect(await preparedBranches()).toEqual([])
   })
 
+  it('a readOnly transaction that participates on two shards commits every session on its own: no record, nothing left prepared', async () => {
+    // tx.shard(name) makes a shard a participant (it may write); READ ONLY refuses locking reads, so raw reads it is.
+    const statements = await sent(() =>
+      bank.db.transaction(
+        async (tx) => {
+          await tx.shard('-80').raw('SELECT COUNT(*) AS n FROM accounts')
+          await tx.shard('80-').raw('SELECT COUNT(*) AS n FROM accounts')
+        },
+        { crossShard: 'atomic', readOnly: true },
+      ),
+    )
+    expect(statements.filter((s) => /shardtx_atomic_decisions|^XA PREPARE/.test(s))).toEqual([])
+    expect(statements.some((s) => s.endsWith('ONE PHASE'))).toBe(true)
+    expect(await preparedBranches()).toEqual([])
+  })
+
   it('the lock options are those of ordered: `lock` is validated the same way', async () => {
     await expect(bank.db.transaction(async () => undefined, { crossShard: 'atomic', lock: { nope: [1] } })).rejects.toThrow(/Unknown table in `lock.nope`/)
     await expect(bank.db.transaction(async () => undefined, { crossShard: 'atomic', idempotencyKey: 'k' })).rejects.toThrow(TypeError)

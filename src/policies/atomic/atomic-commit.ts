@@ -41,8 +41,9 @@ const DETACHED_COMMIT_TRIES = 3
  * Commits an `atomic` attempt. The coordinator is the shard of the attempt's first session, a
  * plain transaction; every later session is an XA branch (`XA START` when it opened).
  *
- * - One participant (or none): it commits on its own, as under `ordered`: a plain COMMIT when it
- *   is the coordinator (no XA at all, no record), `XA COMMIT ... ONE PHASE` otherwise.
+ * - One participant (or none), or a `readOnly` transaction: each commits on its own, as under
+ *   `ordered`: a plain COMMIT for the coordinator (no XA at all, no record), `XA COMMIT ... ONE
+ *   PHASE` for a branch.
  * - Several: (1) the `commit` record is inserted in the coordinator's open transaction; (2) every
  *   branch is prepared (`XA END`, `XA PREPARE`), in canonical order; (3) the coordinator
  *   COMMITs: the record and the coordinator's own writes become durable together, and that is
@@ -61,7 +62,9 @@ const DETACHED_COMMIT_TRIES = 3
 export async function commitAtomic(tx: TransactionState<{ extension: AtomicAttempt }>, ctx: AtomicContext): Promise<void> {
   const sessions = await tx.sessionsInCanonicalOrder()
   const xa = tx.attempt.extension
-  if (sessions.length <= 1 || xa.coordinator === undefined || xa.gtrid === undefined) return commitInCanonicalOrder(tx)
+  // One participant, or a read-only transaction (it wrote nothing, so there is nothing to keep
+  // atomic, and its coordinator could not hold a record): each session commits on its own.
+  if (sessions.length <= 1 || xa.coordinator === undefined || xa.gtrid === undefined || tx.readOnly) return commitInCanonicalOrder(tx)
   const coordinator = await tx.sessions.get(xa.coordinator)!
   const branches = sessions.filter((s) => s !== coordinator)
   const gtrid = xa.gtrid
