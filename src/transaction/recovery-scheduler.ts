@@ -21,7 +21,14 @@ export interface RecoverySchedule {
   recoveryIntervalMs: number
 }
 
-/** The warn-level event of a background pass that could not run to the end; the next pass tries again. */
+/**
+ * The warn-level event of a background pass that could not run to the end; the next pass tries again.
+ *
+ * @example
+ * ```ts
+ * if (line.event === 'shardtx.atomic_recovery_error') metrics.inc('atomic.recovery_errors')
+ * ```
+ */
 export interface RecoveryErrorEvent {
   event: 'shardtx.split_recovery_error' | 'shardtx.atomic_recovery_error'
   trigger: RecoveryTrigger

@@ -27,7 +27,14 @@ export interface AtomicPrepareFailedEvent {
   origin: string
 }
 
-/** The coordinator's COMMIT (the decision) was not acknowledged: `AtomicOutcomeUnknownError` (error level). */
+/**
+ * The coordinator's COMMIT (the decision) was not acknowledged: `AtomicOutcomeUnknownError` (error level).
+ *
+ * @example
+ * ```ts
+ * if (line.event === 'shardtx.atomic_outcome_unknown') page(`run db.recover() for ${line.transactionId}`)
+ * ```
+ */
 export interface AtomicOutcomeUnknownEvent {
   event: 'shardtx.atomic_outcome_unknown'
   transactionId: string
@@ -42,6 +49,11 @@ export interface AtomicOutcomeUnknownEvent {
 /**
  * After the decision, a branch could not be committed by its transaction (its connection or
  * server failed): the transaction is committed, and recovery commits the branch (warn level).
+ *
+ * @example
+ * ```ts
+ * if (line.event === 'shardtx.atomic_branch_in_doubt') metrics.inc(`atomic.in_doubt.${line.shard}`)
+ * ```
  */
 export interface AtomicBranchInDoubtEvent {
   event: 'shardtx.atomic_branch_in_doubt'
@@ -56,6 +68,11 @@ export interface AtomicBranchInDoubtEvent {
  * Recovery found prepared branches of a transaction whose process is gone, and could not settle
  * them in this pass (warn level): `coordinator unreachable` (the decision is unknown, so nothing
  * is presumed), or the XA statement failed.
+ *
+ * @example
+ * ```ts
+ * if (line.event === 'shardtx.atomic_in_doubt_found') alert(`${line.shards.join(', ')}: ${line.reason}`)
+ * ```
  */
 export interface AtomicInDoubtFoundEvent {
   event: 'shardtx.atomic_in_doubt_found'
@@ -63,11 +80,18 @@ export interface AtomicInDoubtFoundEvent {
   transactionId: string
   coordinator: string | undefined
   shards: string[]
-  reason: 'coordinator unreachable' | 'coordinator unknown' | 'branch unreachable'
+  reason: 'coordinator unreachable' | 'branch unreachable'
   errorCode: string | undefined
 }
 
-/** Recovery settled a transaction's prepared branches by its decision record (info level). */
+/**
+ * Recovery settled a transaction's prepared branches by its decision record (info level).
+ *
+ * @example
+ * ```ts
+ * if (line.event === 'shardtx.atomic_in_doubt_resolved') audit.record(line.transactionId, line.outcome)
+ * ```
+ */
 export interface AtomicInDoubtResolvedEvent {
   event: 'shardtx.atomic_in_doubt_resolved'
   gtrid: string
@@ -79,7 +103,15 @@ export interface AtomicInDoubtResolvedEvent {
   shards: string[]
 }
 
-/** One atomic recovery pass finished (debug when it found nothing, info when it settled branches, warn when some stay in doubt). */
+/**
+ * One atomic recovery pass finished (debug when it found nothing, info when it settled branches,
+ * warn when some stay in doubt).
+ *
+ * @example
+ * ```ts
+ * if (line.event === 'shardtx.atomic_recovery') metrics.gauge('atomic.in_doubt', line.inDoubt)
+ * ```
+ */
 export interface AtomicRecoveryEvent {
   event: 'shardtx.atomic_recovery'
   trigger: 'start' | 'interval' | 'call'

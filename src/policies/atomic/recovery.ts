@@ -109,7 +109,7 @@ export class AtomicRecoverer implements Recoverer {
       report.inDoubt++
       inDoubtByShard[shardOrServer] = (inDoubtByShard[shardOrServer] ?? 0) + 1
     }
-    const { listed, unreachable } = await this.#list()
+    const { listed, unreachable, truncated } = await this.#list()
     report.serversUnreachable = unreachable
     let logged = 0
     const logFound = (event: AtomicInDoubtFoundEvent) => {
@@ -190,7 +190,8 @@ export class AtomicRecoverer implements Recoverer {
         )
       }
     }
-    if (unreachable === 0) report.pruned = await this.#prune(new Set([...listed.keys()]))
+    // Only with the full picture: a record whose branch sits on an unlisted server, or past this pass's cap, is still needed.
+    if (unreachable === 0 && !truncated) report.pruned = await this.#prune(new Set([...listed.keys()]))
     report.durationMs = Math.round(performance.now() - started)
     this.#record(report, inDoubtByShard)
     const event: AtomicRecoveryEvent = { event: 'shardtx.atomic_recovery', trigger: options.trigger, ...report }
@@ -204,7 +205,7 @@ export class AtomicRecoverer implements Recoverer {
   }
 
   /** shardtx's prepared branches of this ShardedDb's transactions on every server, grouped by transaction. */
-  async #list(): Promise<{ listed: Map<string, Listed>; unreachable: number }> {
+  async #list(): Promise<{ listed: Map<string, Listed>; unreachable: number; truncated: boolean }> {
     const deps = this.#deps
     const byIdentity = this.#byIdentity()
     const servers = new Map<string, string>()
@@ -224,13 +225,13 @@ export class AtomicRecoverer implements Recoverer {
         const xid = parseRecoveredXid(row)
         // Another application's xid, or a shardtx transaction coordinated by a database this ShardedDb does not know.
         if (xid === undefined || !byIdentity.has(xid.coordinator)) continue
-        if (branches++ >= MAX_BRANCHES_PER_PASS) break
+        if (branches++ >= MAX_BRANCHES_PER_PASS) break // `truncated`: the rest wait for the next pass
         let entry = listed.get(xid.gtrid)
         if (entry === undefined) listed.set(xid.gtrid, (entry = { xid, branches: [] }))
         entry.branches.push({ bqual: xid.bqual, shard: byIdentity.get(xid.bqual), server, via })
       }
     }
-    return { listed, unreachable }
+    return { listed, unreachable, truncated: branches > MAX_BRANCHES_PER_PASS }
   }
 
   /** Prunes every shard's decision records; a shard that fails is skipped (the next pass prunes it). */
