@@ -244,6 +244,35 @@ describe('atomic: recovery', () => {
     expect(check).toMatchObject({ total: check.expectedTotal, completeTransfers: 0, brokenTransfers: [] })
   })
 
+  it('a recoverer racing a live committer leaves its attached branch alone, and prunes its record only once no branch carries it', async () => {
+    const from = bank.accountsByShard.get('-80')![1]!
+    const to = bank.accountsByShard.get('80-')![1]!
+    const recoverer = createShardedDb({ shards: shards.shards, tables: BANK_TABLES, atomic: { recoverOnStart: false, retainDecisionsMs: 0 } })
+    extraDbs.push(recoverer)
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let reached!: () => void
+    const atBranchCommit = new Promise<void>((resolve) => (reached = resolve))
+    setAtomicPhaseHookForTests(async (phase) => {
+      if (phase !== 'before-branch-commit') return
+      reached()
+      await held // the decision is durable, the branch prepared and still attached to the committer's connection
+    })
+    const committing = bank.db.transaction((tx) => applyTransfer(tx, { id: 'race1', from, to, amount: 2 }), { crossShard: 'atomic' })
+    await atBranchCommit
+    const during = await recoverer.recover()
+    expect(during.atomic).toMatchObject({ committed: 0, rolledBack: 0, inDoubt: 0, inProgress: 1, pruned: 0 })
+    expect(await shards.query('-80', 'SELECT outcome FROM shardtx_atomic_decisions')).toEqual([{ outcome: 'commit' }])
+    release()
+    await committing
+    const after = await recoverer.recover()
+    expect(after.atomic).toMatchObject({ committed: 0, inProgress: 0, pruned: 1 })
+    expect(await shards.query('-80', 'SELECT outcome FROM shardtx_atomic_decisions')).toEqual([])
+    expect(await preparedBranches()).toEqual([])
+    const check = await checkBank(bank)
+    expect(check).toMatchObject({ total: check.expectedTotal, completeTransfers: 1, brokenTransfers: [] })
+  })
+
   it('db.health() and atomicStats() show in-doubt counts, and EVENT_NAMES lists the atomic events', async () => {
     expect(bank.db.health()['-80']).toMatchObject({ state: 'up', atomicInDoubt: 0 })
     expect(bank.db.atomicStats()).toMatchObject({ inDoubt: 0, inDoubtByShard: {} })
