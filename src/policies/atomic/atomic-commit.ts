@@ -107,6 +107,7 @@ export async function commitAtomic(tx: TransactionState<{ extension: AtomicAttem
     throw await outcomeUnknown(tx, ctx, { gtrid, coordinator, branches }, err)
   }
   ctx.stats.committed++
+  if (CHANNELS.shardCommit.hasSubscribers) CHANNELS.shardCommit.publish({ transactionId: tx.id, shard: coordinator.shard, index: 0 })
 
   // (4) the decision is durable: every branch commits, now or in recovery. Nothing here may
   // throw: the core would roll back what is left, and a prepared branch of a committed
@@ -122,7 +123,6 @@ export async function commitAtomic(tx: TransactionState<{ extension: AtomicAttem
     }
     if (CHANNELS.shardCommit.hasSubscribers) CHANNELS.shardCommit.publish({ transactionId: tx.id, shard: branch.shard, index: index + 1 })
   }
-  if (CHANNELS.shardCommit.hasSubscribers) CHANNELS.shardCommit.publish({ transactionId: tx.id, shard: coordinator.shard, index: 0 })
   await Promise.resolve(phase('committed')).catch(() => undefined)
 }
 
