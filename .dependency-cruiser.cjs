@@ -4,7 +4,7 @@
  * sideways (two folders of one layer stay independent). Type-only imports count too.
  *
  *   6  src/sharded-db.ts, src/index.ts      wiring and the public surface
- *   5  src/policies/                        reject, warn, ordered/, split/
+ *   5  src/policies/                        reject, warn, ordered/, split/, atomic/
  *   4  src/transaction/                     the transaction core
  *   3  src/routing/ src/health/ src/deadlock/ src/logging/
  *   2  src/config/ src/knex/
@@ -45,9 +45,9 @@ LAYERS.forEach((folders, index) => {
 forbidden.push(
   {
     name: 'policies-independent',
-    comment: 'Each policy folder stands alone: ordered/ and split/ share code only through layers below policies/.',
+    comment: 'Each policy folder stands alone: ordered/, split/ and atomic/ share code only through layers below policies/.',
     severity: 'error',
-    from: { path: '^src/policies/(ordered|split)/' },
+    from: { path: '^src/policies/(ordered|split|atomic)/' },
     to: { path: '^src/policies/', pathNot: ['^src/policies/$1/'] },
   },
   {

@@ -183,6 +183,16 @@ export const WORKLOADS: readonly Workload[] = [
     open: throughShardtx(() => ({ crossShard: 'ordered' })),
   },
   {
+    name: 'atomic, declared lock set',
+    transfers: crossShardTransfers,
+    open: throughShardtx((t) => ({ crossShard: 'atomic', lock: { accounts: [t.from, t.to] } })),
+  },
+  {
+    name: 'atomic, learned lock set',
+    transfers: crossShardTransfers,
+    open: throughShardtx(() => ({ crossShard: 'atomic' })),
+  },
+  {
     name: 'split',
     transfers: crossShardTransfers,
     open: throughShardtx(() => ({ crossShard: 'split' })),

@@ -6,9 +6,11 @@
  */
 
 // Entry point, and the objects it hands out.
-export { createShardedDb, type ShardedDb } from './sharded-db.js'
+export { createShardedDb, type ShardedDb, type RecoveryReport } from './sharded-db.js'
 export type { ShardedTransaction, ShardHandle } from './transaction/tx-handle.js'
-export type { RecoveryReport, RecoverOptions } from './policies/split/split-coordinator.js'
+export type { RecoverOptions, SplitRecoveryReport } from './policies/split/split-coordinator.js'
+export type { AtomicRecoveryReport } from './policies/atomic/recovery.js'
+export type { AtomicStats } from './policies/atomic/stats.js'
 export type { ShardHealthInfo, ShardState } from './health/health-events.js'
 export type { DeadlockStats } from './deadlock/detector-events.js'
 
@@ -33,6 +35,7 @@ export type {
   DeadlockOptions,
   FootprintOptions,
   SplitOptions,
+  AtomicOptions,
 } from './config/options.js'
 export { POLICY_NAMES, type CrossShardPolicyName } from './config/policy-names.js'
 export type { SplitFailure, SplitPartDescription, SplitPartStatement, CompensationHook } from './config/split-failure.js'
@@ -53,8 +56,9 @@ export {
   type CodeLocation,
   type TransactionFacts,
 } from './shared/errors.js'
-export { LockSetUnstableError, type LockRestart } from './policies/ordered/errors.js'
+export { LockSetUnstableError, type LockRestart } from './transaction/lock-order/errors.js'
 export { SplitPlanFailedError, SplitPlanPendingError, SplitWriteResultError, SplitUnsupportedError } from './policies/split/errors.js'
+export { AtomicOutcomeUnknownError } from './policies/atomic/errors.js'
 
 // Events (structured log lines) and diagnostics channels.
 export {
@@ -66,14 +70,24 @@ export {
   type TransactionRetryEvent,
   type PartialCommitEvent,
 } from './shared/channels.js'
-export type { LockRestartEvent } from './policies/ordered/report.js'
+export type { LockRestartEvent } from './transaction/lock-order/report.js'
 export type { DistributedDeadlockEvent, DeadlockMember, DeadlockWait } from './deadlock/detector-events.js'
 export { SHARD_HEALTH_CHANNEL, type ShardHealthEvent, type ShardDownEvent, type ShardUpEvent } from './health/health-events.js'
 export type { SplitPlanFailedEvent, SplitPlanPendingEvent, SplitRecoveryEvent, SplitRecoveryErrorEvent } from './policies/split/events.js'
+export type {
+  AtomicPrepareFailedEvent,
+  AtomicOutcomeUnknownEvent,
+  AtomicBranchInDoubtEvent,
+  AtomicInDoubtFoundEvent,
+  AtomicInDoubtResolvedEvent,
+  AtomicRecoveryEvent,
+} from './policies/atomic/events.js'
+export type { RecoveryErrorEvent } from './transaction/recovery-scheduler.js'
 export type { FootprintRecord, FootprintTransactionRecord, FootprintDroppedRecord } from './shared/footprint-record.js'
 
-// split's intent-log schema (for migrations).
+// split's intent-log schema and atomic's decision records (for migrations).
 export { CREATE_PLANS_TABLE, CREATE_APPLIED_TABLE } from './policies/split/intent-log-schema.js'
+export { CREATE_ATOMIC_DECISIONS_TABLE } from './policies/atomic/decision-log-schema.js'
 
 // Helpers.
 export { keyrangeNames } from './routing/keyrange-names.js'

@@ -15,8 +15,13 @@ import { startFootprintRecording, type FootprintRecording } from './logging/foot
 import { createShardedMigrator, type ShardedMigrator } from './knex/shard-migrator.js'
 import { createOrderedPolicy } from './policies/ordered/ordered-policy.js'
 import { rejectPolicy } from './policies/reject.js'
-import { RecoveryScheduler } from './policies/split/recovery-scheduler.js'
-import { SplitCoordinator, type RecoverOptions, type RecoveryReport } from './policies/split/split-coordinator.js'
+import { RecoveryScheduler } from './transaction/recovery-scheduler.js'
+import { SplitCoordinator, type RecoverOptions, type SplitRecoveryReport } from './policies/split/split-coordinator.js'
+import { createAtomicPolicy } from './policies/atomic/atomic-policy.js'
+import { DecisionLog } from './policies/atomic/decision-log.js'
+import { AtomicRecoverer, type AtomicRecoveryReport } from './policies/atomic/recovery.js'
+import { emptyAtomicStats, type AtomicStats } from './policies/atomic/stats.js'
+import { serverOf, shardIdentity } from './policies/atomic/xid.js'
 import { createSplitPolicy } from './policies/split/split-policy.js'
 import { warnPolicy } from './policies/warn.js'
 import { createShardMap, type ShardMap } from './routing/shard-map.js'
@@ -32,6 +37,22 @@ import type { TransactionServices } from './transaction/services.js'
 import { createRoutedKnex } from './transaction/routed-knex.js'
 import { resolveTransactionOptions } from './transaction/transaction-options.js'
 import { createHandleTemplate, type ShardedTransaction } from './transaction/tx-handle.js'
+
+/**
+ * What one `db.recover()` call did: split's pending plans (top-level fields, as before `atomic`
+ * existed) and atomic's prepared XA branches (`atomic`).
+ *
+ * @example
+ * ```ts
+ * const report = await db.recover()
+ * // { recovered: 0, failed: 0, stillPending: 0, pruned: 0, durationMs: 14,
+ * //   atomic: { committed: 2, rolledBack: 0, inDoubt: 0, inProgress: 0, serversUnreachable: 0, pruned: 0, durationMs: 11 } }
+ * ```
+ */
+export interface RecoveryReport extends SplitRecoveryReport {
+  /** Prepared branches of `atomic` transactions settled (or left) by this call; see docs/atomic.md. */
+  atomic: AtomicRecoveryReport
+}
 
 /**
  * A set of MySQL/MariaDB shards used through knex, with cross-shard transactions under control.
@@ -107,13 +128,17 @@ export interface ShardedDb {
   /**
    * Finishes every accepted `split` plan whose parts are not all applied (each part exactly once,
    * even if other processes recover at the same time), then prunes finished plans older than
-   * `split.retainFinishedMs`. Runs by itself at start (`split.recoverOnStart`) and every
-   * `split.recoveryIntervalMs`; call it after a crash to be sure. See docs/split.md.
+   * `split.retainFinishedMs`. Then settles the prepared XA branches `atomic` transactions left
+   * behind: commits or rolls back each by its decision record, aborts (recording it first) those
+   * without one, and leaves prepared those whose coordinator shard cannot be reached. Both run by
+   * themselves at start and periodically (`split.*` / `atomic.*` options); call it after a crash
+   * to be sure. See docs/split.md and docs/atomic.md. If split's pass fails (its coordinator shard
+   * is down), atomic's still runs, and the call then rejects with split's error.
    *
    * @example
    * ```ts
    * const db = createShardedDb({ ...config, split: { recoverOnStart: false } })
-   * const report = await db.recover() // { recovered: 2, failed: 0, stillPending: 0, pruned: 0, durationMs: 12 }
+   * const report = await db.recover() // { recovered: 2, failed: 0, stillPending: 0, pruned: 0, durationMs: 12, atomic: { committed: 0, ... } }
    * ```
    */
   recover(options?: RecoverOptions): Promise<RecoveryReport>
@@ -167,6 +192,18 @@ export interface ShardedDb {
    * ```
    */
   deadlockStats(): DeadlockStats
+  /**
+   * Counters of the `atomic` policy since this ShardedDb was created (commits, prepare failures,
+   * decisions whose acknowledgement was lost), and what the last atomic recovery pass saw: how many
+   * prepared branches it had to leave in doubt, by shard (also in `db.health()`'s `atomicInDoubt`).
+   *
+   * @example
+   * ```ts
+   * const s = db.atomicStats()
+   * if (s.inDoubt > 0) alert(`prepared XA branches in doubt: ${JSON.stringify(s.inDoubtByShard)}`)
+   * ```
+   */
+  atomicStats(): AtomicStats
   /** Closes every shard's pool and stops health probes and the deadlock detector. */
   destroy(): Promise<void>
 }
@@ -203,6 +240,9 @@ class ShardedDbImpl implements ShardedDb {
   /** Shared with every ShardedDb of the process that records to the same file. */
   readonly #footprint: FootprintRecording | undefined
   readonly #recovery: RecoveryScheduler
+  readonly #atomicRecoverer: AtomicRecoverer
+  readonly #atomicRecovery: RecoveryScheduler
+  readonly #atomicStats: AtomicStats = emptyAtomicStats()
   #knex: Knex | undefined
   #destroyed = false
   readonly migrate: ShardedMigrator = createShardedMigrator(
@@ -249,20 +289,32 @@ class ShardedDbImpl implements ShardedDb {
       { poolOf, shardOrder: shardMap.order, logger, backoff: config.retry, logKeyValues: config.warnings.logKeyValues },
       config.split,
     )
+    const lockOrderDeps = {
+      tables: config.tables,
+      shardOf: (table: string, key: ShardKey) => router.shardOf(table, key),
+      logger,
+      warningsIntervalMs: config.warnings.intervalMs,
+    }
+    const identities = new Map(config.shardNames.map((name) => [name, shardIdentity(name, config.connections.get(name)!)]))
+    const identityOf = (shard: string) => identities.get(shard)!
+    const decisions = new DecisionLog(poolOf)
     this.#policies = new Map<CrossShardPolicyName, AnyCrossShardPolicy>([
       ['reject', rejectPolicy],
       ['warn', warnPolicy],
-      [
-        'ordered',
-        createOrderedPolicy({
-          tables: config.tables,
-          shardOf: (table, key) => router.shardOf(table, key),
-          logger,
-          warningsIntervalMs: config.warnings.intervalMs,
-        }),
-      ],
+      ['ordered', createOrderedPolicy(lockOrderDeps)],
       ['split', createSplitPolicy(this.#split)],
+      ['atomic', createAtomicPolicy({ ...lockOrderDeps, decisions, stats: this.#atomicStats, identityOf })],
     ])
+    this.#atomicRecoverer = new AtomicRecoverer({
+      shardOrder: shardMap.order,
+      poolOf,
+      serverOf: (shard) => serverOf(config.connections.get(shard)!),
+      identityOf,
+      decisions,
+      stats: this.#atomicStats,
+      logger,
+      retainDecisionsMs: config.atomic.retainDecisionsMs,
+    })
     const compileClient = clientOf(createCompileOnlyKnex())
     this.#services = {
       router,
@@ -286,6 +338,8 @@ class ShardedDbImpl implements ShardedDb {
     }
     this.#recovery = new RecoveryScheduler(() => this.#split, config.split, logger)
     this.#recovery.start()
+    this.#atomicRecovery = new RecoveryScheduler(() => this.#atomicRecoverer, config.atomic, logger, 'atomic')
+    this.#atomicRecovery.start()
   }
 
   get shardNames(): readonly string[] {
@@ -296,17 +350,18 @@ class ShardedDbImpl implements ShardedDb {
     return this.#services.router.shardOf(table, key)
   }
 
-  recover(options: RecoverOptions = {}): Promise<RecoveryReport> {
-    if (this.#destroyed) return Promise.reject(new Error('db.recover() called after db.destroy(); create a new ShardedDb.'))
-    let olderThanMs: number
-    try {
-      const opts = expectPlainObject('recover options', options)
-      expectKnownKeys('recover options', opts, ['olderThanMs'])
-      olderThanMs = expectInteger('olderThanMs', opts.olderThanMs, 0, { min: 0, max: MAX_DURATION_MS })
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    return this.#split.recover({ olderThanMs, trigger: 'call' })
+  async recover(options: RecoverOptions = {}): Promise<RecoveryReport> {
+    if (this.#destroyed) throw new Error('db.recover() called after db.destroy(); create a new ShardedDb.')
+    const opts = expectPlainObject('recover options', options)
+    expectKnownKeys('recover options', opts, ['olderThanMs'])
+    const olderThanMs = expectInteger('olderThanMs', opts.olderThanMs, 0, { min: 0, max: MAX_DURATION_MS })
+    const split = await this.#split.recover({ olderThanMs, trigger: 'call' }).then(
+      (report) => ({ report }),
+      (error: unknown) => ({ error }),
+    )
+    const atomic = await this.#atomicRecoverer.recover({ olderThanMs, trigger: 'call' })
+    if ('error' in split) throw split.error
+    return { ...split.report, atomic }
   }
 
   shard(name: string): Knex {
@@ -372,7 +427,14 @@ class ShardedDbImpl implements ShardedDb {
   }
 
   health(): Record<string, ShardHealthInfo> {
-    return this.#services.health.snapshot()
+    const snapshot = this.#services.health.snapshot()
+    const inDoubt = this.#atomicStats.inDoubtByShard
+    for (const [shard, info] of Object.entries(snapshot)) info.atomicInDoubt = inDoubt[shard] ?? 0
+    return snapshot
+  }
+
+  atomicStats(): AtomicStats {
+    return { ...this.#atomicStats, inDoubtByShard: { ...this.#atomicStats.inDoubtByShard } }
   }
 
   deadlockStats(): DeadlockStats {
@@ -382,6 +444,7 @@ class ShardedDbImpl implements ShardedDb {
   async destroy(): Promise<void> {
     this.#destroyed = true
     await this.#recovery.stop() // a background recovery pass must not lose its pools mid-part
+    await this.#atomicRecovery.stop()
     this.#services.health.close()
     try {
       await this.#services.deadlock.stop() // its own connections; a round in flight is bounded

@@ -26,7 +26,7 @@ export interface OriginSummary {
 }
 
 /** Policies that are safe across shards by construction and take no `reason`. */
-const POLICIES_WITHOUT_REASON: ReadonlySet<string> = new Set(['ordered', 'split'])
+const POLICIES_WITHOUT_REASON: ReadonlySet<string> = new Set(['ordered', 'split', 'atomic'])
 
 export interface FootprintSummary {
   files: string[]

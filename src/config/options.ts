@@ -193,6 +193,8 @@ export interface ShardedDbOptions {
   footprint?: FootprintOptions
   /** The `split` policy's intent log and recovery (see docs/split.md). */
   split?: SplitOptions
+  /** The `atomic` policy's decision records and recovery of prepared XA branches (see docs/atomic.md). */
+  atomic?: AtomicOptions
   /**
    * Where structured events go: pino, console, or anything with warn/error/info/debug.
    * @default a logger that drops everything
@@ -336,6 +338,39 @@ export interface SplitOptions {
   compensate?: (failure: SplitFailure) => void | Promise<void>
 }
 
+/**
+ * The `atomic` policy: recovery of prepared XA branches and pruning of decision records (see
+ * docs/atomic.md).
+ *
+ * @example
+ * ```ts
+ * createShardedDb({ ...config, crossShard: 'atomic', atomic: { recoveryIntervalMs: 10_000 } })
+ * ```
+ */
+export interface AtomicOptions {
+  /**
+   * Recover atomic transactions when the ShardedDb is created (on the next tick, in the
+   * background): `XA RECOVER` on every shard's server, then commit or roll back each of
+   * shardtx's prepared branches by its decision record.
+   * @default true
+   */
+  recoverOnStart?: boolean
+  /**
+   * Run atomic recovery every this many ms (0 = never). Periodic passes abort a branch that has no
+   * decision record only when its transaction started at least one interval ago (younger ones
+   * most likely belong to a live process, which finishes them itself).
+   * @default 60000
+   */
+  recoveryIntervalMs?: number
+  /**
+   * Decision records are deleted by recovery passes once they are this old and no server lists a
+   * branch of their transaction. Keep it well above the time a commit takes (every branch is
+   * prepared within a few statement timeouts of the record being written).
+   * @default 3600000 (1 hour)
+   */
+  retainDecisionsMs?: number
+}
+
 /** Options of one `db.transaction()` call. */
 export interface TransactionOptions {
   /** Overrides the database-wide policy for this transaction. */
@@ -362,7 +397,7 @@ export interface TransactionOptions {
    */
   doNotRejectOnRollback?: boolean
   /**
-   * `ordered` only: rows to lock, by table and shard key value. They are locked exclusively, shard
+   * `ordered` and `atomic` only: rows to lock, by table and shard key value. They are locked exclusively, shard
    * by shard in canonical order, keys sorted, each shard's before any statement of the callback
    * reaches that shard (or a shard above it), so every statement finds them held and the
    * transaction never restarts for them; rows the callback never reaches are locked before commit.
@@ -373,7 +408,7 @@ export interface TransactionOptions {
    */
   lock?: Record<string, readonly ShardKey[]>
   /**
-   * `ordered` only: how many times an attempt may restart because a statement reached for rows on a
+   * `ordered` and `atomic` only: how many times an attempt may restart because a statement reached for rows on a
    * shard ranked below one it already held and could not take them without waiting (busy rows, or
    * MySQL); each restart takes everything seen so far in canonical order.
    * Past it the transaction fails with `SHARDTX_LOCK_SET_UNSTABLE`. From 0 to 100.

@@ -2,6 +2,7 @@ import { MAX_DURATION_MS } from '../shared/limits.js'
 import { resolveDeadlockOptions, type ResolvedDeadlockOptions } from './deadlock-options.js'
 import { POLICY_NAMES } from './policy-names.js'
 import { resolveSplitOptions, type ResolvedSplitOptions } from './split-options.js'
+import { resolveAtomicOptions, type ResolvedAtomicOptions } from './atomic-options.js'
 import { validateLogger, type ShardtxLogger } from '../shared/logger.js'
 import { parseConnection, type ConnectionSettings } from './connection.js'
 import type { CrossShardPolicyName, RouterFunction, ShardedDbOptions, TableConfig } from './options.js'
@@ -42,6 +43,8 @@ export interface ResolvedConfig<M extends ShardNameSet = ShardNameSet> {
   footprint: ResolvedFootprint | undefined
   /** The `split` policy's intent log and recovery settings. */
   split: ResolvedSplitOptions
+  /** The `atomic` policy's recovery settings. */
+  atomic: ResolvedAtomicOptions
   logger: ShardtxLogger
   pool: { min: number; max: number }
   connectTimeoutMs: number
@@ -68,6 +71,7 @@ const TOP_LEVEL_KEYS = [
   'strict',
   'footprint',
   'split',
+  'atomic',
   'deadlock',
 ]
 
@@ -120,6 +124,7 @@ export function resolveConfig<M extends ShardNameSet>(input: unknown, createShar
       logKeyValues: expectBoolean('warnings.logKeyValues', warnings.logKeyValues, false),
     },
     split: resolveSplitOptions(options.split),
+    atomic: resolveAtomicOptions(options.atomic),
     strict: resolveStrict(options.strict),
     footprint: resolveFootprint(options.footprint),
     logger: validateLogger(options.logger),

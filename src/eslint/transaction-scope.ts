@@ -24,7 +24,7 @@ export interface TransactionScope {
 }
 
 /** Policies that make a multi-shard transaction safe, so the rule stays quiet. */
-export const SAFE_POLICIES: ReadonlySet<string> = new Set(['ordered', 'split'])
+export const SAFE_POLICIES: ReadonlySet<string> = new Set(['ordered', 'split', 'atomic'])
 
 /**
  * Recognises `X.transaction(async (tx) => ...)` / `X.transaction(function (trx) {...})`. Returns

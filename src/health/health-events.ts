@@ -12,6 +12,12 @@ export interface ShardHealthInfo {
   lastError?: { code?: string; message: string }
   /** Failed connects and probes since the shard was last up. */
   consecutiveFailures: number
+  /**
+   * `atomic`: prepared XA branches on this shard that the last atomic recovery pass had to leave in
+   * doubt (their coordinator shard or server unreachable); 0 when none (or before any pass). Set
+   * by `db.health()`; see docs/atomic.md.
+   */
+  atomicInDoubt?: number
 }
 
 /** Logged at `warn` when a shard is marked down. */

@@ -33,32 +33,38 @@ export class ShardSession {
   readonly #pool: KnexClientLike
   readonly #connection: RawConnection
   #observer: SessionObserver | undefined
-  #state: 'open' | 'committed' | 'rolled back' | 'broken' = 'open'
+  #state: 'open' | 'prepared' | 'committed' | 'rolled back' | 'broken' = 'open'
+  /** The XA branch this session runs as (an xid as SQL text), or undefined for a plain transaction. */
+  readonly #xid: string | undefined
 
-  private constructor(shard: string, pool: KnexClientLike, connection: RawConnection, observer: SessionObserver | undefined) {
+  private constructor(shard: string, pool: KnexClientLike, connection: RawConnection, observer: SessionObserver | undefined, xid: string | undefined) {
     this.shard = shard
     this.#pool = pool
     this.#connection = connection
     this.#observer = observer
     this.connectionId = connection.threadId
     this.client = clientOnConnection(pool, connection)
+    this.#xid = xid
   }
 
   /**
    * Takes a connection from the shard's pool and starts a transaction on it: with BEGIN, or, with
    * `implicitBegin` on a session pool (autocommit off, see knex/session-pool.ts), implicitly at
-   * the first statement.
+   * the first statement. With `xa` (an xid as SQL text, e.g. `'g','b',1`) the transaction is an
+   * XA branch instead: `XA START` (allowed with autocommit off as long as nothing ran yet), and
+   * {@link prepare}, {@link commit} and {@link rollback} speak XA.
    */
   static async open(
     shard: string,
     pool: KnexClientLike,
-    options: { implicitBegin: boolean; observer?: SessionObserver; setupSql?: readonly string[] },
+    options: { implicitBegin: boolean; observer?: SessionObserver; setupSql?: readonly string[]; xa?: string },
   ): Promise<ShardSession> {
     const connection = (await pool.acquireConnection()) as RawConnection
-    const session = new ShardSession(shard, pool, connection, undefined)
+    const session = new ShardSession(shard, pool, connection, undefined, options.xa)
     // `SET TRANSACTION ...` must precede the transaction it shapes: before BEGIN, or, on a
     // session pool, before the first statement (which starts the transaction implicitly).
-    const first = [...(options.setupSql ?? []), ...(options.implicitBegin ? [] : ['BEGIN'])]
+    const begin = options.xa !== undefined ? [`XA START ${options.xa}`] : options.implicitBegin ? [] : ['BEGIN']
+    const first = [...(options.setupSql ?? []), ...begin]
     try {
       for (const sql of first) await session.#send(sql)
     } catch (err) {
@@ -92,6 +98,48 @@ export class ShardSession {
     return this.#state === 'open'
   }
 
+  /** The xid (as SQL text) of the XA branch this session runs, or undefined for a plain transaction. */
+  get xid(): string | undefined {
+    return this.#xid
+  }
+
+  /** True once the transaction is over: committed or rolled back by this session (not closed with its outcome unknown). */
+  get resolved(): boolean {
+    return this.#state === 'committed' || this.#state === 'rolled back'
+  }
+
+  /** True once {@link prepare} succeeded and until the branch is committed or rolled back. */
+  get isPrepared(): boolean {
+    return this.#state === 'prepared'
+  }
+
+  /**
+   * Phase one of two-phase commit on an XA branch: `XA END`, then `XA PREPARE`. Afterwards the
+   * branch survives this connection (MariaDB 10.5+ keeps a prepared branch when its connection
+   * ends), so a failure here closes the connection without resolving anything: if PREPARE did
+   * reach the server the branch waits, prepared, for recovery.
+   */
+  async prepare(): Promise<void> {
+    if (this.#xid === undefined) throw new Error(`shardtx internal error: prepare() on shard ${this.shard}'s plain transaction`)
+    try {
+      await this.#send(`XA END ${this.#xid}`)
+      await this.#send(`XA PREPARE ${this.#xid}`)
+      this.#state = 'prepared'
+    } catch (err) {
+      await this.#discard(err)
+      throw err
+    }
+  }
+
+  /**
+   * Closes the connection of a prepared branch without resolving it: the branch stays prepared on
+   * the server, for whoever knows the decision (recovery). The connection could not be reused
+   * anyway: a connection holding a prepared branch cannot start another transaction (1399).
+   */
+  async abandon(reason: Error): Promise<void> {
+    if (this.#state === 'open' || this.#state === 'prepared') await this.#discard(reason)
+  }
+
   /**
    * A transaction-control statement on this session (SAVEPOINT, RELEASE SAVEPOINT, ROLLBACK TO
    * SAVEPOINT), bounded by the shard's guard like every statement. A failure leaves the
@@ -106,9 +154,19 @@ export class ShardSession {
     }
   }
 
+  /**
+   * Commits: `COMMIT`, or for an XA branch `XA COMMIT` once prepared, and `XA END` + `XA COMMIT
+   * ... ONE PHASE` before (valid only from the IDLE state, never on a prepared branch).
+   */
   async commit(): Promise<void> {
+    if (this.#state === 'committed') return // a read session that carried atomic's decision record, committed with it
     try {
-      await this.#send('COMMIT')
+      if (this.#xid === undefined) await this.#send('COMMIT')
+      else if (this.#state === 'prepared') await this.#send(`XA COMMIT ${this.#xid}`)
+      else {
+        await this.#send(`XA END ${this.#xid}`)
+        await this.#send(`XA COMMIT ${this.#xid} ONE PHASE`)
+      }
       this.#state = 'committed'
       await this.#release()
     } catch (err) {
@@ -119,11 +177,16 @@ export class ShardSession {
 
   /** Rolls back and returns the connection; a connection that cannot roll back is discarded, which rolls it back server-side. */
   async rollback(): Promise<void> {
-    if (this.#state !== 'open') return
-    // A connection a guard already closed (shard down, timeout) cannot answer; closing was the rollback.
+    if (this.#state !== 'open' && this.#state !== 'prepared') return
+    // A connection a guard already closed (shard down, timeout) cannot answer; closing was the
+    // rollback (for a prepared XA branch: it is left prepared, and recovery rolls it back).
     if (wasClosed(this.#connection)) return this.#discard(this.#connection.__knex__disposed)
     try {
-      await this.#send('ROLLBACK')
+      if (this.#xid === undefined) await this.#send('ROLLBACK')
+      else {
+        if (this.#state === 'open') await this.#send(`XA END ${this.#xid}`)
+        await this.#send(`XA ROLLBACK ${this.#xid}`)
+      }
       this.#state = 'rolled back'
       await this.#release()
     } catch (err) {
@@ -162,7 +225,7 @@ export class ShardSession {
     return observer === undefined ? true : observer.releasing(this)
   }
 
-  /** BEGIN / COMMIT / ROLLBACK, bounded by the shard's guard like every statement (see health/shard-guard.ts). */
+  /** BEGIN / COMMIT / ROLLBACK and their XA forms, bounded by the shard's guard like every statement (see health/shard-guard.ts). */
   #send(sql: string): Promise<void> {
     const send = () =>
       new Promise<void>((resolve, reject) => {

@@ -212,7 +212,7 @@ function assertUsable(tx: TransactionState): void {
  * message), so an operator reading a log line knows where to look. Deadlock-class errors doom
  * the transaction: InnoDB has already rolled it back (1213) or the whole attempt will be retried.
  */
-function annotate(tx: TransactionState, shard: string, err: unknown, lockWaitExpected = false): unknown {
+export function annotate(tx: TransactionState, shard: string, err: unknown, lockWaitExpected = false): unknown {
   // A deadlock victim's statement fails because the detector killed it: the reason is the deadlock.
   if (tx.doomed instanceof DistributedDeadlockError) return tx.doomed
   // The guard (health/) does not know the transaction; the error it raised gets the id here.

@@ -50,8 +50,9 @@ export function resolveTransactionOptions(
   origin: CallSite,
 ): ResolvedTransactionOptions {
   const opts = expectPlainObject('transaction options', options)
-  const owners = new Map<string, CrossShardPolicyName>()
-  for (const policy of policies.values()) for (const key of policy.optionKeys ?? []) owners.set(key, policy.name)
+  // A key may belong to several policies (`lock`: ordered and atomic, which share the lock order).
+  const owners = new Map<string, CrossShardPolicyName[]>()
+  for (const policy of policies.values()) for (const key of policy.optionKeys ?? []) owners.set(key, [...(owners.get(key) ?? []), policy.name])
   expectKnownKeys('transaction options', opts, [...CORE_OPTION_KEYS, ...owners.keys()])
   const reason = opts.reason
   if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
@@ -59,11 +60,12 @@ export function resolveTransactionOptions(
   }
   assertWarnOverrideHasReason(opts, defaults.strict, origin)
   const name = expectOneOf('crossShard', opts.crossShard, POLICY_NAMES, defaults.crossShard)
-  for (const [key, owner] of owners) {
-    if (opts[key] !== undefined && owner !== name) {
+  for (const [key, names] of owners) {
+    if (opts[key] !== undefined && !names.includes(name)) {
+      const owner = names.map((n) => `'${n}'`).join(' or ')
       throw new TypeError(
-        `\`${key}\` is an option of crossShard: '${owner}', but this transaction uses '${name}': ` +
-          `\`${key}\` applies only to { crossShard: '${owner}' } transactions. Pass { crossShard: '${owner}', ${key}: ... }, or remove it.`,
+        `\`${key}\` is an option of crossShard: ${owner}, but this transaction uses '${name}': ` +
+          `\`${key}\` applies only to { crossShard: ${owner} } transactions. Pass { crossShard: '${names[0]}', ${key}: ... }, or remove it.`,
       )
     }
   }

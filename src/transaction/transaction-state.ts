@@ -28,6 +28,11 @@ export interface AttemptPolicy<A> {
   readonly name: CrossShardPolicyName
   begin(tx: TransactionState<A>, options: unknown, carry: unknown): A | Promise<A>
   admit(tx: TransactionState<A>, shard: string, request: JoinRequest): void
+  /**
+   * Called synchronously as a session opens on `shard` (for a participant or a read): an xid (as
+   * SQL text) makes the session an XA branch (`atomic`); undefined, a plain transaction.
+   */
+  xaBranch?(tx: TransactionState<A>, shard: string): string | undefined
 }
 
 /**
@@ -91,6 +96,11 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
     this.policy = policy
     this.originSite = originSite
     this.reason = reason
+  }
+
+  /** True for a `readOnly` transaction (every session runs `SET TRANSACTION ... READ ONLY`). */
+  get readOnly(): boolean {
+    return this.#sessionSetup.some((sql) => /\bREAD ONLY\b/.test(sql))
   }
 
   /** Starts the attempt under its policy: the state `begin` returns is {@link attempt} from then on. */
@@ -180,6 +190,7 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
       implicitBegin: true,
       observer: this.services.deadlock.sessionObserver(this),
       setupSql: setup,
+      xa: this.policy.xaBranch?.(this, shard),
     })
     session.catch(() => undefined) // observed by whoever awaits it; never an unhandled rejection
     this.#sessions.set(shard, session)
@@ -235,6 +246,11 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
 
   async settleInFlight(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+  }
+
+  /** Every session opened so far, participants and reads, by shard (each settles once opened or failed). */
+  get sessions(): ReadonlyMap<string, Promise<ShardSession>> {
+    return this.#sessions
   }
 
   /** Participating sessions in canonical shard order. */

@@ -33,20 +33,24 @@ afterAll(async () => {
 })
 
 describe('npm run demo', () => {
-  it('shows six numbered sections in short lines without ANSI codes, then a summary of them', async () => {
+  it('shows seven numbered sections in short lines without ANSI codes, then a summary of them', async () => {
     const { stdout, stderr } = await demo()
     expect(stderr).toBe('')
     expect(stdout).not.toContain('\x1b')
     const headings = stdout.split('\n').filter((l) => /^\d+\. /.test(l))
-    expect(headings.map((l) => l.split('.')[0])).toEqual(['1', '2', '3', '4', '5', '6'])
-    expect(headings.map((l) => l.slice(3, 12))).toEqual(['Routing: ', "'reject' ", "'warn': a", "'ordered'", "'split': ", 'Distribut'])
+    expect(headings.map((l) => l.split('.')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7'])
+    expect(headings.map((l) => l.slice(3, 12))).toEqual(['Routing: ', "'reject' ", "'warn': a", "'ordered'", "'split': ", 'Distribut', "'atomic':"])
     // Human lines: no log line carries a JSON object, and none is a wall of text.
     expect(stdout.split('\n').filter((l) => l.length > 220)).toEqual([])
     expect(stdout).not.toMatch(/log \w+ +\{/)
     expect(stdout).toMatch(/log warn distributed deadlock among 2 transactions/)
     expect(stdout).toMatch(/was retried and committed after 2 attempts of 3/)
     const summary = stdout.slice(stdout.indexOf('\nWhat you saw:\n'))
-    expect(summary.split('\n').filter((l) => /^ {2}\d\. /.test(l))).toHaveLength(6)
+    expect(summary.split('\n').filter((l) => /^ {2}\d\. /.test(l))).toHaveLength(7)
+    // The atomic section: a process killed after the decision is committed on both shards by recovery, one killed before it on neither.
+    expect(stdout).toMatch(/SIGKILLed after the decision: 1 branch prepared in XA RECOVER/)
+    expect(stdout).toMatch(/db\.recover\(\): 1 branch committed, 0 rolled back -> committed on both shards; ledger rows 1 on -80, 1 on 80-, XA RECOVER now 0/)
+    expect(stdout).toMatch(/db\.recover\(\): 0 branch committed, 1 rolled back -> rolled back on both shards; ledger rows 0 on -80, 0 on 80-, XA RECOVER now 0/)
     expect(summary).toContain(`The databases ${databases.join(', ')} are left for inspection; drop them with: npm run demo -- --clean`)
     expect(await existing()).toEqual(databases)
   })

@@ -54,9 +54,14 @@ describe('log levels, as the README documents them', () => {
   it('a start with nothing to recover logs only at debug', async () => {
     const log = captureLogger()
     open(log)
-    await until(() => log.events('shardtx.split_recovery').length > 0, 'the recovery pass at start')
-    expect(log.lines.map((l) => [l.level, l.obj.event])).toEqual([['debug', 'shardtx.split_recovery']])
-    expect(log.lines[0]!.obj).toMatchObject({ trigger: 'start', recovered: 0, failed: 0, stillPending: 0 })
+    await until(() => log.events('shardtx.split_recovery').length > 0 && log.events('shardtx.atomic_recovery').length > 0, 'the recovery passes at start')
+    // split's pass and atomic's (XA RECOVER on every server), each one debug line.
+    expect(log.lines.map((l) => [l.level, l.obj.event]).sort()).toEqual([
+      ['debug', 'shardtx.atomic_recovery'],
+      ['debug', 'shardtx.split_recovery'],
+    ])
+    expect(log.events('shardtx.split_recovery')[0]!.obj).toMatchObject({ trigger: 'start', recovered: 0, failed: 0, stillPending: 0 })
+    expect(log.events('shardtx.atomic_recovery')[0]!.obj).toMatchObject({ trigger: 'start', committed: 0, rolledBack: 0, inDoubt: 0 })
   })
 
   it.each([

@@ -35,6 +35,14 @@ export function errorSamples(mod: typeof Shardtx): [exportName: string, error: E
     ['SplitPlanPendingError', new mod.SplitPlanPendingError({ planId: 'p1', transactionId: 'tx-1', appliedShards: ['-80'], pendingShards: ['80-'] }, cause)],
     ['SplitWriteResultError', new mod.SplitWriteResultError('the number of updated rows', origin, true)],
     ['SplitUnsupportedError', new mod.SplitUnsupportedError('sample')],
+    [
+      'AtomicOutcomeUnknownError',
+      new mod.AtomicOutcomeUnknownError(
+        facts,
+        { gtrid: 'shardtx:tx-sample-00000001:0a1b2c3d4e:mipbc8g0', coordinatorShard: '-80', preparedShards: ['80-'] },
+        cause,
+      ),
+    ],
     ['LockSetUnstableError', new mod.LockSetUnstableError(facts, [{ attempt: 1, table: 'accounts', shard: '-80', above: '80-', cause: 'busy' }], 3)],
     [
       'ShardMigrationError',

@@ -7,7 +7,7 @@
 // - json: parsed (one document, or JSON Lines); yaml: parsed;
 // - sh and console: `bash -n` on the commands; every `shardtx <command> --option` must exist in the
 //   CLI and every `npm run <script>` in package.json;
-// - sql: split's schema must equal the statements shardtx exports; other SQL must parse
+// - sql: split's and atomic's schemas must equal the statements shardtx exports; other SQL must parse
 //   (node-sql-parser, MariaDB dialect);
 // - anything else must be marked `<!-- not-checked: reason -->` on the line before its fence, and
 //   the test lists it with its reason.
@@ -27,7 +27,7 @@ import { registerMigrateCommand } from '../../src/cli/migrate-command.js'
 import { createProgram } from '../../src/cli/program.js'
 import { registerReportCommand } from '../../src/cli/report-command.js'
 import plugin from '../../src/eslint/index.js'
-import { CREATE_APPLIED_TABLE, CREATE_PLANS_TABLE } from '../../src/index.js'
+import { CREATE_APPLIED_TABLE, CREATE_ATOMIC_DECISIONS_TABLE, CREATE_PLANS_TABLE } from '../../src/index.js'
 import { docBlocks, docFiles, docLinks, root, type DocBlock } from '../support/doc-blocks.js'
 import { EXPECTED_FINDINGS, LINT_FIXTURE_FILES, LINT_TABLES } from '../support/lint-fixture.js'
 
@@ -258,13 +258,15 @@ describe('code blocks in the docs', () => {
         break
       }
       case 'sql': {
-        // split's schema must be exactly what shardtx runs; any other SQL must at least parse.
+        // split's and atomic's schemas must be exactly what shardtx runs; any other SQL must at least parse.
         const normalise = (sql: string) =>
           sql
             .replace(/--[^\n]*/g, '')
             .replace(/\s+/g, ' ')
             .trim()
         if (block.code.includes('shardtx_split_')) expect(normalise(block.code)).toBe(normalise(`${CREATE_PLANS_TABLE};\n${CREATE_APPLIED_TABLE};`))
+        else if (block.code.includes('CREATE TABLE IF NOT EXISTS shardtx_atomic_'))
+          expect(normalise(block.code)).toBe(normalise(`${CREATE_ATOMIC_DECISIONS_TABLE};`))
         else expect(() => new SqlParser().astify(block.code, { database: 'MariaDB' })).not.toThrow()
         break
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { LockSet, compareKeys } from '../../src/policies/ordered/lock-set.js'
-import { catchUp, catchUpForAccess, decideStatement, joinOutOfOrder, topShard, type LockPosition } from '../../src/policies/ordered/lock-set-order.js'
+import { LockSet, compareKeys } from '../../src/transaction/lock-order/lock-set.js'
+import { catchUp, catchUpForAccess, decideStatement, joinOutOfOrder, topShard, type LockPosition } from '../../src/transaction/lock-order/lock-set-order.js'
 
 const ORDER = ['-40', '40-80', '80-c0', 'c0-']
 const rank = (shard: string) => ORDER.indexOf(shard)

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { resolveSplitOptions } from '../../src/config/split-options.js'
-import { RecoveryScheduler } from '../../src/policies/split/recovery-scheduler.js'
+import { RecoveryScheduler } from '../../src/transaction/recovery-scheduler.js'
 import type { SplitCoordinator } from '../../src/policies/split/split-coordinator.js'
 
 const report = { recovered: 0, failed: 0, stillPending: 0, pruned: 0, durationMs: 0 }

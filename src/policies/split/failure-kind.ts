@@ -38,22 +38,4 @@ export function failureKind(err: unknown): FailureKind {
   return TRANSIENT_ERRNOS.has(errno) ? 'transient' : 'permanent'
 }
 
-/** ER_DUP_ENTRY: on the applied-marker insert it means "this part is already applied". */
-export const ER_DUP_ENTRY = 1062
-/** ER_NO_SUCH_TABLE: the intent log tables are missing (never created, or dropped). */
-export const ER_NO_SUCH_TABLE = 1146
-
-export function errnoOf(err: unknown): number | undefined {
-  const errno = (err as { errno?: unknown } | null)?.errno
-  return typeof errno === 'number' ? errno : undefined
-}
-
-/** What is safe to log about a driver error: codes, never the message (it may quote key values). */
-export function errorCodes(err: unknown): { code: string | undefined; errno: number | undefined; sqlState: string | undefined } {
-  const e = err as { code?: unknown; sqlState?: unknown } | null
-  return {
-    code: typeof e?.code === 'string' ? e.code : err instanceof Error ? err.name : undefined,
-    errno: errnoOf(err),
-    sqlState: typeof e?.sqlState === 'string' ? e.sqlState : undefined,
-  }
-}
+export { ER_DUP_ENTRY, ER_NO_SUCH_TABLE, errnoOf, errorCodes } from '../../shared/driver-errors.js'

@@ -2,7 +2,7 @@ import type { KnexClientLike } from '../../knex/client.js'
 import { ER_DUP_ENTRY, ER_NO_SUCH_TABLE, errnoOf } from './failure-kind.js'
 import { APPLIED_TABLE, CREATE_APPLIED_TABLE, CREATE_PLANS_TABLE, PLANS_TABLE } from './intent-log-schema.js'
 import { parseParts, type PlanPart, type SplitPlan } from './plan.js'
-import { placeholders, poolQuery, type ResultHeader } from './sql.js'
+import { placeholders, poolQuery, type ResultHeader } from '../../transaction/sql.js'
 
 /** Why a plan failed, as stored in its row (codes always; the driver message too, since the row already holds every value). */
 export interface StoredFailure {

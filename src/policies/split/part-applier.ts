@@ -7,7 +7,7 @@ import { APPLIED_TABLE } from './intent-log-schema.js'
 import type { IntentLog } from './intent-log.js'
 import { splitPhase } from './phase-hook.js'
 import type { PlanPart } from './plan.js'
-import { sessionQuery } from './sql.js'
+import { sessionQuery } from '../../transaction/sql.js'
 
 export interface PartRunner {
   log: IntentLog

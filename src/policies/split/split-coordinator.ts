@@ -8,6 +8,7 @@ import { ShardSession } from '../../transaction/shard-session.js'
 import { decodeBindings } from './binding-codec.js'
 import { SplitPlanFailedError, SplitPlanPendingError } from './errors.js'
 import type { SplitRecoveryEvent } from './events.js'
+import type { RecoveryTrigger } from '../../transaction/recovery-scheduler.js'
 import { errnoOf } from './failure-kind.js'
 import { AppliedMarks } from './applied-marks.js'
 import { IntentLog, type StoredPlan } from './intent-log.js'
@@ -15,18 +16,18 @@ import { splitPhase } from './phase-hook.js'
 import { digestOf, serializeParts, type PlanPart, type SplitPlan } from './plan.js'
 import { withoutValues } from './part-applier.js'
 import { runPlan, type CompensationHook, type PlanRunContext } from './plan-runner.js'
-import { sessionQuery } from './sql.js'
+import { sessionQuery } from '../../transaction/sql.js'
 
 /**
- * What one `db.recover()` pass did.
+ * What one split recovery pass did (the split part of `db.recover()`'s report).
  *
  * @example
  * ```ts
  * const report = await db.recover()
- * // { recovered: 3, failed: 0, stillPending: 0, pruned: 120, durationMs: 41 }
+ * // { recovered: 3, failed: 0, stillPending: 0, pruned: 120, durationMs: 41, atomic: { ... } }
  * ```
  */
-export interface RecoveryReport {
+export interface SplitRecoveryReport {
   /** Pending plans this pass finished: every part applied (exactly once), plan marked applied. */
   recovered: number
   /** Pending plans this pass found failing for good (marked failed, compensation hook run). */
@@ -55,8 +56,6 @@ export interface RecoverOptions {
    */
   olderThanMs?: number
 }
-
-export type RecoveryTrigger = SplitRecoveryEvent['trigger']
 
 /** Pending plans read per query during recovery; memory per pass is bounded by this, not by the backlog. */
 const RECOVERY_PAGE = 100
@@ -163,7 +162,7 @@ export class SplitCoordinator {
    * itself, then prunes finished plans. Safe to run in several processes at once: each part's
    * applied marker lets only one of them apply it.
    */
-  recover(options: { olderThanMs: number; trigger: RecoveryTrigger }): Promise<RecoveryReport> {
+  recover(options: { olderThanMs: number; trigger: RecoveryTrigger }): Promise<SplitRecoveryReport> {
     return this.#recovery.runExclusive(() => this.#recoverPass(options))
   }
 
@@ -172,11 +171,11 @@ export class SplitCoordinator {
     return this.#marks.drain()
   }
 
-  async #recoverPass(options: { olderThanMs: number; trigger: RecoveryTrigger }): Promise<RecoveryReport> {
+  async #recoverPass(options: { olderThanMs: number; trigger: RecoveryTrigger }): Promise<SplitRecoveryReport> {
     const started = performance.now()
     // Plans this instance finished but has not marked yet would otherwise look pending.
     await this.#marks.drain()
-    const report: RecoveryReport = { recovered: 0, failed: 0, stillPending: 0, pruned: 0, durationMs: 0 }
+    const report: SplitRecoveryReport = { recovered: 0, failed: 0, stillPending: 0, pruned: 0, durationMs: 0 }
     // A shard that could not be reached in this pass is not tried again for every later plan:
     // with thousands of pending plans that would cost thousands of connect timeouts.
     const unreachable = new Set<string>()

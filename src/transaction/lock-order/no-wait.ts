@@ -1,9 +1,9 @@
 import { isMariaDbVersion } from '../../deadlock/server-flavor.js'
 import type { KnexClientLike } from '../../knex/client.js'
 import { clientWithStatementPrefix } from '../../knex/derived-clients.js'
-import type { ShardSession } from '../../transaction/shard-session.js'
-import { executeOnShard } from '../../transaction/statement-executor.js'
-import type { TransactionState } from '../../transaction/transaction-state.js'
+import type { ShardSession } from '../shard-session.js'
+import { executeOnShard } from '../statement-executor.js'
+import type { TransactionState } from '../transaction-state.js'
 
 /**
  * MariaDB's per-statement variable override (10.1+). With a lock wait timeout of 0 (allowed since

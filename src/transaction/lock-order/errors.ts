@@ -1,6 +1,6 @@
 import { TransactionError, formatLocation, type TransactionFacts } from '../../shared/errors.js'
 
-/** One restart of an `ordered` transaction: the statement that could not run in canonical order. */
+/** One restart of an `ordered` or `atomic` transaction: the statement that could not run in canonical order. */
 export interface LockRestart {
   /** The attempt the statement belonged to: 1 for the first run of the callback. */
   attempt: number
@@ -33,7 +33,7 @@ export function describeReach(r: Pick<LockRestart, 'table' | 'shard' | 'cause'>)
 }
 
 /**
- * An `ordered` transaction kept reaching, attempt after attempt, for rows it had not locked on a
+ * An `ordered` (or `atomic`) transaction kept reaching, attempt after attempt, for rows it had not locked on a
  * shard ranked below one it held, more often than `maxLockRestarts` allows. Nothing was
  * committed. Its lock set does not settle (which rows it touches depends on what it reads, on
  * time or on chance); declare the rows with the `lock` option.
@@ -50,16 +50,16 @@ export class LockSetUnstableError extends TransactionError {
   /** What made each attempt restart, oldest first, and last the restart that was refused (at most the last 10). */
   readonly restarts: readonly LockRestart[]
 
-  constructor(facts: TransactionFacts, restarts: readonly LockRestart[], maxLockRestarts: number) {
+  constructor(facts: TransactionFacts, restarts: readonly LockRestart[], maxLockRestarts: number, policy: 'ordered' | 'atomic' = 'ordered') {
     const tables = [...new Set(restarts.map((r) => r.table))]
     super(
       'SHARDTX_LOCK_SET_UNSTABLE',
-      `Transaction ${facts.transactionId} (opened at ${formatLocation(facts.origin)}) under crossShard: 'ordered' still reached ` +
+      `Transaction ${facts.transactionId} (opened at ${formatLocation(facts.origin)}) under crossShard: '${policy}' still reached ` +
         `out of canonical shard order after ${maxLockRestarts} restart${maxLockRestarts === 1 ? '' : 's'} (maxLockRestarts): ` +
         restarts.map(describeRestart).join('; ') +
         `. Each restart locked what the previous attempt touched or found busy, in canonical order, yet the next attempt reached for something else: ` +
         `the rows this transaction locks change from attempt to attempt (they depend on what it reads, on time or on chance). ` +
-        `Nothing was committed. To fix: declare the rows up front, db.transaction(fn, { crossShard: 'ordered', ` +
+        `Nothing was committed. To fix: declare the rows up front, db.transaction(fn, { crossShard: '${policy}', ` +
         `lock: { ${
           tables
             .filter((t) => !t.startsWith('('))

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import type { LockSet } from './lock-set.js'
-import { executeOnShard } from '../../transaction/statement-executor.js'
-import type { JoinRequest, TransactionState } from '../../transaction/transaction-state.js'
+import { executeOnShard } from '../statement-executor.js'
+import type { JoinRequest, TransactionState } from '../transaction-state.js'
 
 /**
  * Makes the transaction participate in every shard of `set`, in canonical order, synchronously:

@@ -6,8 +6,8 @@
  * statement must be replayed byte for byte as knex compiled it), and `_query` is the point every
  * statement shardtx sends passes through, so per-shard guards (timeouts, health) apply here too.
  */
-import type { KnexClientLike, RawConnection } from '../../knex/client.js'
-import type { ShardSession } from '../../transaction/shard-session.js'
+import type { KnexClientLike, RawConnection } from '../knex/client.js'
+import type { ShardSession } from './shard-session.js'
 
 /** mysql2's result of a statement without a result set. */
 export interface ResultHeader {
@@ -26,15 +26,31 @@ async function send(client: KnexClientLike, connection: RawConnection, sql: stri
   return obj.response[0]
 }
 
-/** One autocommitted statement on a pooled connection of a shard. */
-export async function poolQuery<T = unknown>(pool: KnexClientLike, sql: string, values: readonly unknown[] = []): Promise<T> {
+/** Sends one statement on a connection held by {@link withPooledConnection}. */
+export type HeldQuery = <T = unknown>(sql: string, values?: readonly unknown[]) => Promise<T>
+
+/**
+ * Several autocommitted statements on one pooled connection of a shard, e.g. a session variable
+ * set before a statement and restored after it (atomic's bounded lock wait).
+ *
+ * @example
+ * ```ts
+ * await withPooledConnection(pool, async (query) => query('XA RECOVER'))
+ * ```
+ */
+export async function withPooledConnection<T>(pool: KnexClientLike, work: (query: HeldQuery) => Promise<T>): Promise<T> {
   const connection = (await pool.acquireConnection()) as RawConnection
   try {
-    return (await send(pool, connection, sql, values)) as T
+    return await work(<R>(sql: string, values: readonly unknown[] = []) => send(pool, connection, sql, values) as Promise<R>)
   } finally {
     // A connection that broke mid-query is refused by knex's pool validation on the next acquire.
     await pool.releaseConnection(connection)
   }
+}
+
+/** One autocommitted statement on a pooled connection of a shard. */
+export function poolQuery<T = unknown>(pool: KnexClientLike, sql: string, values: readonly unknown[] = []): Promise<T> {
+  return withPooledConnection(pool, (query) => query<T>(sql, values))
 }
 
 /** A statement inside an open ShardSession (its bound client hands out the session's connection). */

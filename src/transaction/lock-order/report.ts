@@ -1,10 +1,10 @@
 import { formatLocation } from '../../shared/errors.js'
 import { levelEnabled } from '../../shared/logger.js'
 import { OriginRateLimitedLog } from '../../shared/origin-rate-limiter.js'
-import type { TransactionState } from '../../transaction/transaction-state.js'
+import type { TransactionState } from '../transaction-state.js'
 import { describeReach, type LockRestart } from './errors.js'
 
-/** Logged at debug level when an `ordered` attempt restarts to take a grown lock set in canonical order. */
+/** Logged at debug level when an `ordered` or `atomic` attempt restarts to take a grown lock set in canonical order. */
 export interface LockRestartEvent extends LockRestart {
   event: 'shardtx.lock_restart'
   transactionId: string
@@ -41,7 +41,7 @@ export class LockRestartReporter extends OriginRateLimitedLog {
     }
     this.logger.debug(
       event,
-      `shardtx: ordered transaction ${tx.id} from ${origin} restarts (attempt ${restart.attempt} of at most ${maxLockRestarts + 1}): ` +
+      `shardtx: ${tx.policyName} transaction ${tx.id} from ${origin} restarts (attempt ${restart.attempt} of at most ${maxLockRestarts + 1}): ` +
         `it reached for ${describeReach(restart)}, not held, while it held shard ${restart.above}; ` +
         `the next attempt takes them in canonical order`,
     )
