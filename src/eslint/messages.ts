@@ -24,6 +24,7 @@ export const MESSAGES = {
   allowNeedsReason:
     '`// shardtx-allow-cross-shard` needs a reason, e.g. a ticket link: `// shardtx-allow-cross-shard: https://tracker.example/TICKET-123`. ' +
     'Without one it allows nothing.',
+  suggestAtomic: "Pass { crossShard: 'atomic' } to {{tx}} (all or nothing across shards: two-phase commit, locks in a fixed order)",
   suggestOrdered: "Pass { crossShard: 'ordered' } to {{tx}} (commits shard by shard in a fixed order)",
   suggestSplit: "Pass { crossShard: 'split' } to {{tx}} (runs one local transaction per shard)",
 } as const
@@ -48,12 +49,12 @@ export const REASON_NOTES = {
  * @example
  * ```ts
  * fixAdvice('db.transaction')
- * // "Keep these writes on one shard key value, pass { crossShard: 'ordered' } or ..."
+ * // "Keep these writes on one shard key value, pass { crossShard: 'atomic' }, ..."
  * ```
  */
 export function fixAdvice(tx: string, note = ''): { fix: string; fixLower: string } {
   const tail =
-    `pass { crossShard: 'ordered' } or { crossShard: 'split' } to ${tx}, ` +
+    `pass { crossShard: 'atomic' }, { crossShard: 'ordered' } or { crossShard: 'split' } to ${tx}, ` +
     "or allow it with { crossShard: 'warn', reason: '<ticket link>' } or `// shardtx-allow-cross-shard: <reason>`." +
     note
   return { fix: `Keep these writes on one shard key value, ${tail}`, fixLower: tail }

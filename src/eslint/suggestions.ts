@@ -4,7 +4,7 @@ import { crossShardProperty, type TransactionScope } from './transaction-scope.j
 
 /**
  * Editor suggestions (never autofixes: declaring a policy changes how the transaction commits, so
- * a human has to choose) that declare `crossShard: 'ordered'` or `'split'` on the transaction.
+ * a human has to choose) that declare `crossShard: 'atomic'`, `'ordered'` or `'split'` on the transaction.
  * Handles `db.transaction(fn)`, `db.transaction(fn, {})`, `db.transaction(fn, { reason })` and
  * `db.transaction(fn, { crossShard: 'reject' })`; an options variable gets no suggestion.
  *
@@ -14,12 +14,12 @@ import { crossShardProperty, type TransactionScope } from './transaction-scope.j
  * ```
  */
 export function crossShardSuggestions(scope: TransactionScope): Rule.SuggestionReportDescriptor[] {
-  return (['ordered', 'split'] as const).flatMap((policy) => {
+  return (['atomic', 'ordered', 'split'] as const).flatMap((policy) => {
     const fix = fixFor(scope, policy)
     if (!fix) return []
     return [
       {
-        messageId: policy === 'ordered' ? 'suggestOrdered' : 'suggestSplit',
+        messageId: SUGGESTION_IDS[policy],
         data: { tx: scope.calleeText },
         fix,
       },
@@ -27,7 +27,9 @@ export function crossShardSuggestions(scope: TransactionScope): Rule.SuggestionR
   })
 }
 
-function fixFor(scope: TransactionScope, policy: 'ordered' | 'split'): Rule.ReportFixer | undefined {
+const SUGGESTION_IDS = { atomic: 'suggestAtomic', ordered: 'suggestOrdered', split: 'suggestSplit' } as const
+
+function fixFor(scope: TransactionScope, policy: keyof typeof SUGGESTION_IDS): Rule.ReportFixer | undefined {
   const value = `'${policy}'`
   const callback = scope.callback
   if (!scope.options) return (fixer) => fixer.insertTextAfter(callback, `, { crossShard: ${value} }`)

@@ -247,6 +247,11 @@ async function run(db, from) {
           },
           suggestions: [
             {
+              messageId: 'suggestAtomic',
+              data: { tx: 'db.transaction' },
+              output: tx(accountsFromLedgerTo, ", { crossShard: 'atomic', reason: 'https://tracker.example/PAY-7' }"),
+            },
+            {
               messageId: 'suggestOrdered',
               data: { tx: 'db.transaction' },
               output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', reason: 'https://tracker.example/PAY-7' }"),
@@ -273,6 +278,7 @@ async function run(db, from) {
             second: '`ledger` (key `entry.account_id`)',
           },
           suggestions: [
+            { messageId: 'suggestAtomic', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'atomic', reason: ' ' }") },
             { messageId: 'suggestOrdered', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', reason: ' ' }") },
             { messageId: 'suggestSplit', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'split', reason: ' ' }") },
           ],
@@ -547,6 +553,7 @@ async function run(db, a, b) {
         {
           messageId: 'crossShard',
           suggestions: [
+            { messageId: 'suggestAtomic', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'atomic', reason: 'T-8' }") },
             { messageId: 'suggestOrdered', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', reason: 'T-8' }") },
             { messageId: 'suggestSplit', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'split', reason: 'T-8' }") },
           ],
@@ -573,6 +580,7 @@ async function run(db, a, b) {
         {
           messageId: 'crossShard',
           suggestions: [
+            { messageId: 'suggestAtomic', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'atomic', maxAttempts: 1 }") },
             { messageId: 'suggestOrdered', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'ordered', maxAttempts: 1 }") },
             { messageId: 'suggestSplit', data: { tx: 'db.transaction' }, output: tx(accountsFromLedgerTo, ", { crossShard: 'split', maxAttempts: 1 }") },
           ],

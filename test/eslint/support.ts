@@ -41,9 +41,10 @@ export function tx(body: string, opts = ''): string {
   return `async function run(db, from, to, ids, entry, rows) {\n  await db.transaction(async (tx) => {\n${body}\n  }${opts})\n}\n`
 }
 
-/** The two suggestions of a finding in `tx(body)` code without options. */
+/** The three suggestions of a finding in `tx(body)` code without options. */
 export function suggestionsFor(build: (opts: string) => string, txCall = 'db.transaction') {
   return [
+    { messageId: 'suggestAtomic' as const, data: { tx: txCall }, output: build(", { crossShard: 'atomic' }") },
     { messageId: 'suggestOrdered' as const, data: { tx: txCall }, output: build(", { crossShard: 'ordered' }") },
     { messageId: 'suggestSplit' as const, data: { tx: txCall }, output: build(", { crossShard: 'split' }") },
   ]
