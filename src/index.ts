@@ -9,7 +9,7 @@
 export { createShardedDb, type ShardedDb, type RecoveryReport } from './sharded-db.js'
 export type { ShardedTransaction, ShardHandle } from './transaction/tx-handle.js'
 export type { RecoverOptions, SplitRecoveryReport } from './policies/split/split-coordinator.js'
-export type { AtomicRecoveryReport } from './policies/atomic/recovery.js'
+export type { AtomicRecoveryReport } from './policies/atomic/events.js'
 export type { AtomicStats } from './policies/atomic/stats.js'
 export type { ShardHealthInfo, ShardState } from './health/health-events.js'
 export type { DeadlockStats } from './deadlock/detector-events.js'

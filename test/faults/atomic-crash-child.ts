@@ -9,7 +9,8 @@
  *   - runs payments[start .. start+count) with `concurrency` in flight, each
  *     `db.transaction(applyPayment, { crossShard: 'atomic', lock })`;
  *   - `atomic.recoverOnStart` is on, as in production: the branches a previous child left prepared
- *     are settled by this one's start-up recovery, concurrently with its new payments;
+ *     are settled by this one's start-up recovery, concurrently with its new payments, and by its
+ *     periodic recovery (every second here);
  *   - with a target, the `hit`-th time a commit reaches `phase` (and branch `index`, for the
  *     per-branch phases), the child writes `KILL <phase> <index> <payment>` and sends itself
  *     SIGKILL at that very point.
@@ -54,7 +55,11 @@ const db = createShardedDb({
   tables: BANK_TABLES,
   crossShard: 'atomic',
   pool: { max: 8 },
-  atomic: { recoverOnStart: true, recoveryIntervalMs: 0 },
+  // Periodic recovery every second, as production runs it every minute: branches that a child of
+  // the other lane left prepared (its lane may have stopped after the last kill, so no new child
+  // of its own recovers them at start) would otherwise hold their rows until this child's
+  // statements fail with statementTimeoutMs (30 s). One second leaves a 30x margin.
+  atomic: { recoverOnStart: true, recoveryIntervalMs: 1000 },
   split: { recoverOnStart: false, recoveryIntervalMs: 0 },
 })
 say('READY')

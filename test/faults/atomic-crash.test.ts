@@ -19,6 +19,7 @@ import type { AtomicPhase } from '../../src/policies/atomic/phase-hook.js'
 import { BANK_TABLES, setupBank, type Bank } from '../support/bank.js'
 import { checkPayments, preparedXaBranches, threeShardPayments } from '../support/atomic-bank.js'
 import { startServerShards, type ServerShards } from '../support/server-shards.js'
+import { bundledChild } from '../support/bundled-child.js'
 
 const PAYMENTS = 1200
 const MIN_KILLS = 64
@@ -52,7 +53,7 @@ beforeAll(async () => {
   bank = await setupBank(shards, { perShard: 10, options: { atomic: { recoverOnStart: false, recoveryIntervalMs: 0 } } })
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardtx-atomic-crash-'))
   fs.writeFileSync(path.join(workDir, 'config.json'), JSON.stringify({ shards: shards.shards, payments: threeShardPayments(bank, PAYMENTS, 5) }))
-  childCommand = await prepareChild()
+  childCommand = await bundledChild(path.join(here, 'atomic-crash-child.ts'), 'shardtx-atomic-crash')
 }, 120_000)
 afterAll(async () => {
   await bank?.db.destroy()
@@ -60,19 +61,6 @@ afterAll(async () => {
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true })
   if (childCommand?.length === 1) fs.rmSync(childCommand[0]!, { force: true })
 })
-
-/** Bundled once with esbuild, as split-crash.test.ts does, so each launch starts fast; `tsx` otherwise. */
-async function prepareChild(): Promise<string[]> {
-  const source = path.join(here, 'atomic-crash-child.ts')
-  try {
-    const { build } = await import('esbuild')
-    const outfile = path.join(root, 'node_modules', '.cache', 'shardtx-atomic-crash', `child-${process.pid}.mjs`)
-    await build({ entryPoints: [source], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'error' })
-    return [outfile]
-  } catch {
-    return ['--import', 'tsx', source]
-  }
-}
 
 interface ChildResult {
   started: number[]

@@ -18,6 +18,7 @@ import { keyrangeNames } from '../../src/index.js'
 import type { SplitPhase } from '../../src/policies/split/phase-hook.js'
 import { checkBank, crossShardTransfers, setupBank, type Bank } from '../support/bank.js'
 import { createTestShards, type TestShards } from '../support/shard-databases.js'
+import { bundledChild } from '../support/bundled-child.js'
 
 const TRANSFERS = 1000
 const MIN_KILLS = 60
@@ -40,7 +41,7 @@ beforeAll(async () => {
   bank = await setupBank(t, { perShard: 10, options: { crossShard: 'split', split: { recoverOnStart: false, recoveryIntervalMs: 0 } } })
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardtx-split-crash-'))
   fs.writeFileSync(path.join(workDir, 'config.json'), JSON.stringify({ shards: t.shards, transfers: crossShardTransfers(bank, TRANSFERS, 3) }))
-  childCommand = await prepareChild()
+  childCommand = await bundledChild(path.join(here, 'split-crash-child.ts'), 'shardtx-split-crash')
 })
 afterAll(async () => {
   await bank?.db.destroy()
@@ -48,24 +49,6 @@ afterAll(async () => {
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true })
   if (childCommand?.length === 1) fs.rmSync(childCommand[0]!, { force: true }) // the per-run bundle
 })
-
-/**
- * The child is bundled once with esbuild (already installed with tsx and vitest) so each of the
- * ~60 launches starts in a fraction of the time `tsx` needs to compile it; without esbuild the
- * test falls back to `node --import tsx`.
- */
-async function prepareChild(): Promise<string[]> {
-  const source = path.join(here, 'split-crash-child.ts')
-  try {
-    const { build } = await import('esbuild')
-    // Inside the repository, so the bundle's imports of knex/mysql2 resolve from node_modules.
-    const outfile = path.join(root, 'node_modules', '.cache', 'shardtx-split-crash', `child-${process.pid}.mjs`)
-    await build({ entryPoints: [source], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'error' })
-    return [outfile]
-  } catch {
-    return ['--import', 'tsx', source]
-  }
-}
 
 interface ChildResult {
   started: number[]

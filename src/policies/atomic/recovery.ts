@@ -5,34 +5,9 @@ import type { ShardtxLogger } from '../../shared/logger.js'
 import type { Recoverer, RecoveryTrigger } from '../../transaction/recovery-scheduler.js'
 import { poolQuery } from '../../transaction/sql.js'
 import type { Decision, DecisionLog } from './decision-log.js'
-import type { AtomicInDoubtFoundEvent, AtomicInDoubtResolvedEvent, AtomicRecoveryEvent } from './events.js'
+import type { AtomicInDoubtFoundEvent, AtomicInDoubtResolvedEvent, AtomicRecoveryEvent, AtomicRecoveryReport } from './events.js'
 import type { AtomicStats } from './stats.js'
 import { parseRecoveredXid, xidSql, type AtomicXid, type XaRecoverRow } from './xid.js'
-
-/**
- * What one atomic recovery pass did (the `atomic` part of `db.recover()`'s report).
- *
- * @example
- * ```ts
- * const { atomic } = await db.recover()
- * // { committed: 1, rolledBack: 2, inDoubt: 0, inProgress: 0, serversUnreachable: 0, pruned: 0, durationMs: 9 }
- * ```
- */
-export interface AtomicRecoveryReport {
-  /** Prepared branches committed (their decision record says commit). */
-  committed: number
-  /** Prepared branches rolled back (their record says abort, or there was none and this pass wrote the abort). */
-  rolledBack: number
-  /** Branches left prepared: their coordinator shard (the decision) or their own server could not be reached. Never presumed aborted. */
-  inDoubt: number
-  /** Branches left to the live transaction that owns them: too young to abort, or still attached to their connection. */
-  inProgress: number
-  /** Servers whose `XA RECOVER` failed (down, or no privilege): their branches are unknown, and nothing was pruned. */
-  serversUnreachable: number
-  /** Decision records deleted: older than `atomic.retainDecisionsMs`, and no branch of theirs listed anywhere. */
-  pruned: number
-  durationMs: number
-}
 
 /** What the wiring gives the recoverer. */
 export interface AtomicRecovererDeps {
