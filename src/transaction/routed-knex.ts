@@ -3,7 +3,7 @@ import type { KnexClientLike } from '../knex/client.js'
 import { routingClient } from '../knex/derived-clients.js'
 import { knexOver } from '../knex/make-knex.js'
 import type { CallSite } from '../shared/call-site.js'
-import { refuse, rememberCallSites, siteOf, type ShardedTransaction } from './tx-handle.js'
+import { refuse, rememberCallSites, rememberRawCallSites, siteOf, type ShardedTransaction } from './tx-handle.js'
 
 /** How the routed instance runs things: a statement as a transaction of its own, and knex's `transaction()`. */
 export interface RoutedKnexRunner {
@@ -30,6 +30,7 @@ export function createRoutedKnex(compileClient: KnexClientLike, runner: RoutedKn
   const client = routingClient(compileClient, (statement) => runner.statement(statement, siteOf(statement)), refuse)
   rememberCallSites(client)
   const instance = knexOver(client) as Knex & { context: Record<string, unknown> }
+  rememberRawCallSites(instance.context)
   instance.context.transaction = (container: unknown, config: unknown) => runner.transaction(container, config)
   instance.context.destroy = () => refuse('destroy() on db.knex; db.destroy() closes every pool')
   instance.context.initialize = () => refuse('initialize() on db.knex')

@@ -161,6 +161,7 @@ export function createHandleTemplate(compileClient: KnexClientLike): HandleTempl
     routingClient(compileClient, () => Promise.reject(new Error('shardtx internal error: the transaction template ran a statement')), refuse),
   )
   const context = (template as unknown as { context: Record<string, unknown> }).context
+  rememberRawCallSites(context)
   context.destroy = () => refuse('tx.destroy(); db.destroy() closes every pool')
   context.initialize = () => refuse('tx.initialize()')
   context.withUserParams = () => refuse('tx.withUserParams()')
@@ -232,8 +233,9 @@ function unroutedHandle(tx: CoreTransaction, name: string, readOnly: boolean): S
   const handle = function table(table: string) {
     return client.queryBuilder().table(table)
   } as ShardHandle
-  handle.raw = ((sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) =>
-    bindings === undefined ? client.raw(sql) : client.raw(sql, bindings)) as ShardHandle['raw']
+  handle.raw = function raw(sql: string, bindings?: readonly Knex.RawBinding[] | Knex.ValueDict) {
+    return withSite(bindings === undefined ? client.raw(sql) : client.raw(sql, bindings), raw, 1)
+  } as ShardHandle['raw']
   return handle
 }
 
@@ -247,25 +249,24 @@ const CALL_SITE = Symbol('shardtx.callSite')
 const CALL_SITE_FRAMES = 5
 
 /**
- * Every builder and raw statement made on `client` remembers the application line that made it.
+ * Every builder made on `client` remembers the application line that made it.
  * `onTable` is the instance's call form (`tx(table)`, see knex/make-knex.ts), which captures the
  * line with one frame instead of five: capturing is the largest per-statement cost in the
  * overhead profile (bench/RESULTS.md).
+ *
+ * Raw statements are not captured here: knex's compiler makes raws of its own while it compiles
+ * (`increment()` becomes `` `n` + ? ``), in a microtask with no application frame to find, and
+ * those captures were a third of a counter statement's cost. A raw that runs on its own is made
+ * through an instance's or handle's `raw`, which {@link rememberRawCallSites} covers.
  */
 export function rememberCallSites(client: KnexClientLike): { onTable: (instance: Knex, table: unknown, options: unknown) => Knex.QueryBuilder } {
   const makeBuilder = client.queryBuilder
-  const makeRaw = client.raw
   let captured = false
   client.queryBuilder = function queryBuilder(this: KnexClientLike) {
     const builder = makeBuilder.call(this)
     if (!captured) (builder as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(queryBuilder, CALL_SITE_FRAMES)
     return builder
   }
-  client.raw = function raw(this: KnexClientLike, ...args: unknown[]) {
-    const statement = (makeRaw as (...a: unknown[]) => Knex.Raw).apply(this, args)
-    ;(statement as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(raw, CALL_SITE_FRAMES)
-    return statement
-  } as KnexClientLike['raw']
   return {
     onTable(instance, table, options) {
       captured = true
@@ -280,6 +281,28 @@ export function rememberCallSites(client: KnexClientLike): { onTable: (instance:
       return table === undefined || table === null ? builder : builder.table(table as string, options as never)
     },
   }
+}
+
+/**
+ * The `raw` of a knex instance context (knex/make-knex.ts), remembering the application line that
+ * called it: `tx.raw(...)` and `db.knex.raw(...)` reach it through knex's one-line instance
+ * member, so two frames reach the caller.
+ *
+ * @example
+ * ```ts
+ * rememberRawCallSites(template.context)
+ * siteOf(tx.raw('select 1'))?.location // the line that called tx.raw
+ * ```
+ */
+export function rememberRawCallSites(context: Record<string, unknown>): void {
+  context.raw = function raw(this: { client: KnexClientLike }, ...args: unknown[]) {
+    return withSite((this.client.raw as (...a: unknown[]) => Knex.Raw).apply(this.client, args), raw, 2)
+  }
+}
+
+function withSite<T>(statement: T, boundary: (...args: never[]) => unknown, frames: number): T {
+  ;(statement as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(boundary, frames)
+  return statement
 }
 
 /** The application line that made `statement` on a client prepared by {@link rememberCallSites}. */
