@@ -7,6 +7,7 @@
  * at start-up rather than sending statements unguarded or unrouted.
  */
 import type { KnexClientLike, RawConnection } from './client.js'
+import { sendingWithValues } from './send-query.js'
 
 /** knex's per-dialect statement hook (`Client_MySQL.prototype._query`); not in knex's types. */
 export type QueryHook = (connection: RawConnection, obj: { sql: string; method?: string } | string) => Promise<unknown>
@@ -122,13 +123,14 @@ export function clientOnConnection(pool: KnexClientLike, connection: RawConnecti
 export interface ClientHooks {
   /** Called instead of `acquireConnection`; `acquire` is the parent's. */
   acquire(acquire: () => Promise<unknown>): Promise<unknown>
-  /** Called for every statement sent; `send` sends it as the parent would. */
+  /** Called for every statement sent; `send` sends it as the parent would (see knex/send-query.ts). */
   query(connection: RawConnection, obj: { sql: string; method?: string } | string, send: () => Promise<unknown>): Promise<unknown>
 }
 
 /**
  * A child of `client` whose connection acquires and statements go through `hooks`. Clients
  * derived from it later (session clients, routed reads) inherit both, so no path skips them.
+ * Statements are sent with the driver's `query(sql, values)` form ({@link sendingWithValues}).
  *
  * @example
  * ```ts
@@ -139,7 +141,7 @@ export interface ClientHooks {
  * ```
  */
 export function clientWithHooks(client: KnexClientLike, hooks: ClientHooks): KnexClientLike {
-  const query = queryHookOf(client)
+  const query = sendingWithValues(queryHookOf(client))
   const derived = Object.create(client) as KnexClientLike & WithQueryHook
   derived.acquireConnection = () => hooks.acquire(() => client.acquireConnection())
   derived._query = function hookedQuery(this: unknown, connection, obj) {

@@ -257,6 +257,16 @@ describe('builder entry points', () => {
     expect(await Promise.all(ids.map(balanceOf))).toEqual([1, 1])
   })
 
+  it('per-query driver options (.options()) reach the driver as in plain knex', async () => {
+    const [asArray, nested] = await db.transaction(async (tx) => [
+      await tx('accounts').select('id', 'balance').where({ id: 1 }).options({ rowsAsArray: true }),
+      await tx('accounts').select('id').where({ id: 1 }).options({ nestTables: true }),
+    ])
+    expect(asArray).toEqual([[1, 100]])
+    expect(nested).toEqual([{ accounts: { id: 1 } }])
+    expect(await appKnex('accounts').select('id', 'balance').where({ id: 1 }).options({ rowsAsArray: true })).toEqual(asArray)
+  })
+
   it('typed rows as in knex', async () => {
     interface Account {
       id: number
