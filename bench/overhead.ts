@@ -9,7 +9,8 @@
  * shard's own instance) and raw mysql2 (hand-written SQL, BEGIN ... COMMIT on a pooled
  * connection: the floor). Rounds rotate which side goes first, so drift in the machine's load hits
  * every side alike; only ratios within one run are meaningful. Each side's Node CPU per
- * transaction (`process.cpuUsage` around its rounds) is the steadier figure on a shared machine.
+ * transaction (`process.cpuUsage` around its rounds) is the steadier figure on a shared machine;
+ * the server columns give MariaDB's CPU per transaction on each side (from /proc, local server only).
  */
 import { parseArgs } from 'node:util'
 import knexFactory from 'knex'
@@ -20,6 +21,7 @@ import { createTestShards } from '../test/support/shard-databases.js'
 import { LatencyRecorder, formatMs } from './support/latency.js'
 import { WORKLOADS, WORKLOAD_SCHEMA, type Tx } from './support/overhead-workloads.js'
 import { rawMysql2Side } from './support/raw-mysql2.js'
+import { localServerPid, processCpuMs } from './support/cpu.js'
 
 const { values } = parseArgs({
   options: {
@@ -75,26 +77,35 @@ async function main() {
     // Node CPU per side (user + system, microseconds): on a loaded machine wall-clock throughput
     // swings with the neighbours, CPU spent per transaction much less.
     const cpu = { knex: 0, shardtx: 0, raw: 0 }
+    // The server's CPU per side (when it is a local process): a side can also cost MariaDB more
+    // per transaction, and on one machine the two compete for the same cores.
+    const serverPid = localServerPid()
+    const serverCpu = { knex: 0, shardtx: 0, raw: 0 }
     // warm-up: fill pools and caches on every side
     for (const side of SIDES) await runRound(side, new LatencyRecorder())
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < SIDES.length; i++) {
         const side = SIDES[(round + i) % SIDES.length]!
         const before = process.cpuUsage()
+        const serverBefore = processCpuMs(serverPid)
         elapsed[side] += await runRound(side, rec[side])
         const used = process.cpuUsage(before)
         cpu[side] += used.user + used.system
+        const serverAfter = processCpuMs(serverPid)
+        if (serverBefore !== undefined && serverAfter !== undefined) serverCpu[side] += (serverAfter - serverBefore) * 1000
       }
     }
     const total = ROUNDS * PER_ROUND
     const tps = (side: Side) => total / (elapsed[side] / 1000)
     const cpuPerTx = (side: Side) => cpu[side] / total
+    const serverPerTx = (side: Side) => (serverPid === undefined ? 'n/a' : `${(serverCpu[side] / total).toFixed(0)} us`)
     report.push(
       `| ${name} | ${formatMs(rec.raw.percentile(50))} | ${formatMs(rec.knex.percentile(50))} | ${formatMs(rec.shardtx.percentile(50))} | ` +
         `${tps('raw').toFixed(0)} | ${tps('knex').toFixed(0)} | ${tps('shardtx').toFixed(0)} | ` +
         `**${(tps('shardtx') / tps('knex')).toFixed(3)}** | **${(tps('shardtx') / tps('raw')).toFixed(3)}** | ` +
         `${cpuPerTx('raw').toFixed(0)} us | ${cpuPerTx('knex').toFixed(0)} us | ${cpuPerTx('shardtx').toFixed(0)} us | ` +
-        `${(cpuPerTx('shardtx') / cpuPerTx('knex')).toFixed(3)} | ${(cpuPerTx('shardtx') / cpuPerTx('raw')).toFixed(3)} |`,
+        `${(cpuPerTx('shardtx') / cpuPerTx('knex')).toFixed(3)} | ${(cpuPerTx('shardtx') / cpuPerTx('raw')).toFixed(3)} | ` +
+        `${serverPerTx('raw')} | ${serverPerTx('knex')} | ${serverPerTx('shardtx')} |`,
     )
 
     async function runRound(side: Side, recorder: LatencyRecorder): Promise<number> {
@@ -115,9 +126,9 @@ async function main() {
   }
   console.log(
     '\n| workload | raw p50 | knex p50 | shardtx p50 | raw tx/s | knex tx/s | shardtx tx/s | throughput shardtx/knex | throughput shardtx/raw | ' +
-      'raw CPU/tx | knex CPU/tx | shardtx CPU/tx | CPU shardtx/knex | CPU shardtx/raw |',
+      'raw CPU/tx | knex CPU/tx | shardtx CPU/tx | CPU shardtx/knex | CPU shardtx/raw | raw server CPU/tx | knex server CPU/tx | shardtx server CPU/tx |',
   )
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const line of report) console.log(line)
 
   await db.destroy()
