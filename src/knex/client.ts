@@ -14,6 +14,9 @@ export interface RawConnection {
   _handshakePacket?: { serverVersion?: unknown } | null
 }
 
+/** knex's per-dialect statement hook (`Client_MySQL.prototype._query`); not in knex's types. */
+export type QueryHook = (connection: RawConnection, obj: { sql: string; method?: string } | string) => Promise<unknown>
+
 /** The slice of knex's Client that shardtx calls. */
 export interface KnexClientLike {
   acquireConnection(): Promise<unknown>

@@ -6,11 +6,9 @@
  * in its types; they are checked where the first client is derived, so a knex without them fails
  * at start-up rather than sending statements unguarded or unrouted.
  */
-import type { KnexClientLike, RawConnection } from './client.js'
+import type { KnexClientLike, QueryHook, RawConnection } from './client.js'
 import { sendingWithValues } from './send-query.js'
 
-/** knex's per-dialect statement hook (`Client_MySQL.prototype._query`); not in knex's types. */
-export type QueryHook = (connection: RawConnection, obj: { sql: string; method?: string } | string) => Promise<unknown>
 
 interface WithQueryHook {
   _query: QueryHook

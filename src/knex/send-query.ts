@@ -1,5 +1,4 @@
-import type { QueryHook } from './derived-clients.js'
-import type { RawConnection } from './client.js'
+import type { QueryHook, RawConnection } from './client.js'
 
 /** The query object knex hands its dialect's `_query` (after `client.query` positioned the bindings). */
 interface QueryObject {
