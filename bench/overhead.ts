@@ -2,7 +2,7 @@
  * bench/overhead: what shardtx costs on top of plain knex, and how far both are from raw mysql2,
  * for single-shard transactions of 1, 5 and 20 statements.
  *
- *   npm run bench:overhead -- [--rounds 8] [--per-round 2000] [--clients 16] [--workloads '5 statements,20 statements']
+ *   npm run bench:overhead -- [--rounds 8] [--per-round 2000] [--clients 16] [--workloads '5 statements,20 statements'] [--isolate]
  *
  * All three sides run the same SQL on the same server and shard databases, with the same pool
  * size, 16 concurrent clients: shardtx (`db.transaction`), plain knex (`knex.transaction` on the
@@ -11,13 +11,20 @@
  * every side alike; only ratios within one run are meaningful. Each side's Node CPU per
  * transaction (`process.cpuUsage` around its rounds) is the steadier figure on a shared machine;
  * the server columns give MariaDB's CPU per transaction on each side (from /proc, local server only).
+ *
+ * `--isolate` runs each side in a child process of its own (rounds still alternate, driven by this
+ * process): in one process the sides' garbage and the type feedback of the code they share (knex's
+ * compiler, mysql2) land on each other's rounds, which an application running only one of them
+ * does not see.
  */
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import knexFactory from 'knex'
 // The built package, as users run it: tsx's on-the-fly transform wraps every closure shardtx
 // creates per transaction in a naming helper, a cost plain knex (compiled JS) does not pay.
 import { createShardedDb, keyrangeNames } from './support/built-package.js'
-import { createTestShards } from '../test/support/shard-databases.js'
+import { createTestShards, type TestShardConnection } from '../test/support/shard-databases.js'
 import { LatencyRecorder, formatMs } from './support/latency.js'
 import { WORKLOADS, WORKLOAD_SCHEMA, type Tx } from './support/overhead-workloads.js'
 import { rawMysql2Side } from './support/raw-mysql2.js'
@@ -29,6 +36,7 @@ const { values } = parseArgs({
     'per-round': { type: 'string', default: '2000' },
     clients: { type: 'string', default: '16' },
     workloads: { type: 'string', default: Object.keys(WORKLOADS).join(',') },
+    isolate: { type: 'boolean', default: false },
   },
 })
 const ROUNDS = Number(values.rounds)
@@ -43,35 +51,156 @@ for (const name of chosen) {
 
 const SIDES = ['knex', 'shardtx', 'raw'] as const
 type Side = (typeof SIDES)[number]
+type Account = { id: number; shard: string }
+type Workload = (typeof WORKLOADS)[string]
+/** One round of one side: wall time, the Node CPU of the process running it (us), and each transaction's latency (ms). */
+interface RoundResult {
+  elapsedMs: number
+  cpuUs: number
+  latenciesMs: number[]
+}
+/** What a side needs to open: the shard databases and the accounts (with the shard shardtx routes each to). */
+interface SideSetup {
+  shards: Record<string, TestShardConnection>
+  ids: Account[]
+}
+const TABLES = { accounts: { shardKey: 'id' }, ledger: { shardKey: 'account_id' } } as const
+
+/**
+ * Opens one side's pools. `seqBase` keeps ledger keys apart when sides run in separate processes,
+ * each with its own sequence.
+ */
+function openSide(side: Side, setup: SideSetup, seqBase: number): { one(work: Workload, a: Account): Promise<unknown>; close(): Promise<void> } {
+  const pool = { min: CLIENTS, max: CLIENTS }
+  const names = Object.keys(setup.shards)
+  let seq = seqBase
+  if (side === 'shardtx') {
+    const db = createShardedDb({ shards: setup.shards, tables: TABLES, pool })
+    return { one: (work, a) => db.transaction((tx) => work.knex(tx as unknown as Tx, a.id, ++seq)), close: () => db.destroy() }
+  }
+  if (side === 'knex') {
+    const plain = new Map(names.map((name) => [name, knexFactory({ client: 'mysql2', connection: setup.shards[name]!, pool })]))
+    return {
+      one: (work, a) => plain.get(a.shard)!.transaction((trx) => work.knex(trx as unknown as Tx, a.id, ++seq)),
+      close: async () => void (await Promise.all([...plain.values()].map((k) => k.destroy()))),
+    }
+  }
+  const raw = new Map(names.map((name) => [name, rawMysql2Side(setup.shards[name]!, CLIENTS)]))
+  return {
+    one: (work, a) => raw.get(a.shard)!.transaction(work.raw, a.id, ++seq),
+    close: async () => void (await Promise.all([...raw.values()].map((r) => r.end()))),
+  }
+}
+
+/** PER_ROUND transactions of `work`, CLIENTS at a time, in this process. */
+async function runRound(one: (work: Workload, a: Account) => Promise<unknown>, work: Workload, ids: Account[]): Promise<RoundResult> {
+  let next = 0
+  const latenciesMs: number[] = []
+  const cpuBefore = process.cpuUsage()
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < PER_ROUND) {
+        const a = ids[(next++ * 7919) % ids.length]!
+        const t0 = performance.now()
+        await one(work, a)
+        latenciesMs.push(performance.now() - t0)
+      }
+    }),
+  )
+  const elapsedMs = performance.now() - started
+  const used = process.cpuUsage(cpuBefore)
+  return { elapsedMs, cpuUs: used.user + used.system, latenciesMs }
+}
+
+/** A side as the parent drives it: in this process, or (`--isolate`) in a child process of its own. */
+interface SideRunner {
+  round(workload: string): Promise<RoundResult>
+  close(): Promise<void>
+}
+
+function inProcess(side: Side, setup: SideSetup, seqBase: number): SideRunner {
+  const opened = openSide(side, setup, seqBase)
+  return { round: (workload) => runRound(opened.one, WORKLOADS[workload]!, setup.ids), close: () => opened.close() }
+}
+
+/** The child end of `--isolate`: opens its side when told, then runs the rounds it is sent. */
+function serveChild(): void {
+  let opened: { side: ReturnType<typeof openSide>; ids: Account[] } | undefined
+  process.on('message', (msg: { open?: { side: Side; setup: SideSetup; seqBase: number }; round?: string; close?: true }) => {
+    void (async () => {
+      if (msg.open) {
+        opened = { side: openSide(msg.open.side, msg.open.setup, msg.open.seqBase), ids: msg.open.setup.ids }
+        process.send!({ ready: true })
+      } else if (msg.round !== undefined) {
+        process.send!({ result: await runRound(opened!.side.one, WORKLOADS[msg.round]!, opened!.ids) })
+      } else if (msg.close) {
+        await opened?.side.close()
+        process.disconnect()
+      }
+    })().catch((err: unknown) => {
+      console.error(err)
+      process.exit(1)
+    })
+  })
+}
+
+function isolated(side: Side, setup: SideSetup, seqBase: number): SideRunner {
+  // tsx passes its loader in execArgv, so the child runs this same file.
+  const child = fork(fileURLToPath(import.meta.url), process.argv.slice(2), { execArgv: process.execArgv, env: { ...process.env, [CHILD_ENV]: '1' } })
+  const next = () =>
+    new Promise<{ ready?: true; result?: RoundResult }>((resolve, reject) => {
+      child.once('message', resolve as (m: unknown) => void)
+      child.once('exit', (code) => reject(new Error(`bench/overhead: the ${side} child exited with code ${code}`)))
+    })
+  const ready = next()
+  child.send({ open: { side, setup, seqBase } })
+  return {
+    round: async (workload) => {
+      await ready
+      const reply = next()
+      child.send({ round: workload })
+      return (await reply).result!
+    },
+    close: async () => {
+      await ready
+      child.send({ close: true })
+      await new Promise((resolve) => child.once('exit', resolve))
+    },
+  }
+}
+
+const CHILD_ENV = 'SHARDTX_BENCH_OVERHEAD_CHILD'
 
 async function main() {
   const shards = await createTestShards({ names: keyrangeNames(2) })
   await shards.execAll(WORKLOAD_SCHEMA)
-  const pool = { min: CLIENTS, max: CLIENTS }
-  const db = createShardedDb({ shards: shards.shards, tables: { accounts: { shardKey: 'id' }, ledger: { shardKey: 'account_id' } }, pool })
-  const plain = new Map(shards.names.map((name) => [name, knexFactory({ client: 'mysql2', connection: shards.shards[name]!, pool })]))
-  const raw = new Map(shards.names.map((name) => [name, rawMysql2Side(shards.shards[name]!, CLIENTS)]))
-
   // Accounts placed where shardtx routes them, so plain knex and raw mysql2 can address the same rows directly.
-  const ids: { id: number; shard: string }[] = []
-  for (let id = 1; ids.length < ACCOUNTS_PER_SHARD * shards.names.length; id++) ids.push({ id, shard: db.shardOf('accounts', id) })
+  const placement = createShardedDb({ shards: shards.shards, tables: TABLES })
+  const ids: Account[] = []
+  for (let id = 1; ids.length < ACCOUNTS_PER_SHARD * shards.names.length; id++) ids.push({ id, shard: placement.shardOf('accounts', id) })
   for (const name of shards.names) {
     const rows = ids.filter((a) => a.shard === name).map((a) => ({ id: a.id, balance: 0 }))
-    for (let i = 0; i < rows.length; i += 500) await plain.get(name)!('accounts').insert(rows.slice(i, i + 500))
+    for (let i = 0; i < rows.length; i += 500)
+      await placement
+        .shard(name)('accounts')
+        .insert(rows.slice(i, i + 500))
   }
+  await placement.destroy()
 
-  let seq = 0
-  type Workload = (typeof WORKLOADS)[string]
-  const sides: Record<Side, (work: Workload, a: { id: number; shard: string }) => Promise<unknown>> = {
-    knex: (work, a) => plain.get(a.shard)!.transaction((trx) => work.knex(trx as unknown as Tx, a.id, ++seq)),
-    shardtx: (work, a) => db.transaction((tx) => work.knex(tx as unknown as Tx, a.id, ++seq)),
-    raw: (work, a) => raw.get(a.shard)!.transaction(work.raw, a.id, ++seq),
-  }
+  const setup: SideSetup = { shards: shards.shards, ids }
+  // Ledger keys: each side's sequence starts in its own billion (only separate processes need it).
+  const runners = Object.fromEntries(SIDES.map((side, i) => [side, (values.isolate ? isolated : inProcess)(side, setup, i * 1_000_000_000)])) as Record<
+    Side,
+    SideRunner
+  >
 
-  console.log(`bench/overhead: ${ROUNDS} rounds x ${PER_ROUND} transactions per side and workload, ${CLIENTS} clients, node ${process.version}`)
+  console.log(
+    `bench/overhead: ${ROUNDS} rounds x ${PER_ROUND} transactions per side and workload, ${CLIENTS} clients, node ${process.version}, ` +
+      (values.isolate ? 'each side in a process of its own' : 'all sides in one process'),
+  )
   const report: string[] = []
   for (const name of chosen) {
-    const work = WORKLOADS[name]!
     const rec = { knex: new LatencyRecorder(), shardtx: new LatencyRecorder(), raw: new LatencyRecorder() }
     const elapsed = { knex: 0, shardtx: 0, raw: 0 }
     // Node CPU per side (user + system, microseconds): on a loaded machine wall-clock throughput
@@ -82,16 +211,16 @@ async function main() {
     const serverPid = localServerPid()
     const serverCpu = { knex: 0, shardtx: 0, raw: 0 }
     // warm-up: fill pools and caches on every side
-    for (const side of SIDES) await runRound(side, new LatencyRecorder())
+    for (const side of SIDES) await runners[side].round(name)
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < SIDES.length; i++) {
         const side = SIDES[(round + i) % SIDES.length]!
-        const before = process.cpuUsage()
         const serverBefore = processCpuMs(serverPid)
-        elapsed[side] += await runRound(side, rec[side])
-        const used = process.cpuUsage(before)
-        cpu[side] += used.user + used.system
+        const result = await runners[side].round(name)
         const serverAfter = processCpuMs(serverPid)
+        elapsed[side] += result.elapsedMs
+        cpu[side] += result.cpuUs
+        for (const ms of result.latenciesMs) rec[side].record(ms)
         if (serverBefore !== undefined && serverAfter !== undefined) serverCpu[side] += (serverAfter - serverBefore) * 1000
       }
     }
@@ -107,22 +236,6 @@ async function main() {
         `${(cpuPerTx('shardtx') / cpuPerTx('knex')).toFixed(3)} | ${(cpuPerTx('shardtx') / cpuPerTx('raw')).toFixed(3)} | ` +
         `${serverPerTx('raw')} | ${serverPerTx('knex')} | ${serverPerTx('shardtx')} |`,
     )
-
-    async function runRound(side: Side, recorder: LatencyRecorder): Promise<number> {
-      let next = 0
-      const started = performance.now()
-      await Promise.all(
-        Array.from({ length: CLIENTS }, async () => {
-          while (next < PER_ROUND) {
-            const a = ids[(next++ * 7919) % ids.length]!
-            const t0 = performance.now()
-            await sides[side](work, a)
-            recorder.record(performance.now() - t0)
-          }
-        }),
-      )
-      return performance.now() - started
-    }
   }
   console.log(
     '\n| workload | raw p50 | knex p50 | shardtx p50 | raw tx/s | knex tx/s | shardtx tx/s | throughput shardtx/knex | throughput shardtx/raw | ' +
@@ -131,13 +244,13 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const line of report) console.log(line)
 
-  await db.destroy()
-  await Promise.all([...plain.values()].map((k) => k.destroy()))
-  await Promise.all([...raw.values()].map((r) => r.end()))
+  for (const side of SIDES) await runners[side].close()
   await shards.drop()
 }
 
-main().catch((err) => {
-  console.error(err)
-  process.exitCode = 1
-})
+if (process.env[CHILD_ENV] === '1') serveChild()
+else
+  main().catch((err) => {
+    console.error(err)
+    process.exitCode = 1
+  })
