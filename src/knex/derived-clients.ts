@@ -9,7 +9,6 @@
 import type { KnexClientLike, QueryHook, RawConnection } from './client.js'
 import { sendingWithValues } from './send-query.js'
 
-
 interface WithQueryHook {
   _query: QueryHook
 }
