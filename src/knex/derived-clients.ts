@@ -7,7 +7,6 @@
  * at start-up rather than sending statements unguarded or unrouted.
  */
 import type { KnexClientLike, QueryHook, RawConnection } from './client.js'
-import { sendingWithValues } from './send-query.js'
 
 interface WithQueryHook {
   _query: QueryHook
@@ -120,14 +119,13 @@ export function clientOnConnection(pool: KnexClientLike, connection: RawConnecti
 export interface ClientHooks {
   /** Called instead of `acquireConnection`; `acquire` is the parent's. */
   acquire(acquire: () => Promise<unknown>): Promise<unknown>
-  /** Called for every statement sent; `send` sends it as the parent would (see knex/send-query.ts). */
+  /** Called for every statement sent; `send` sends it as the parent would. */
   query(connection: RawConnection, obj: { sql: string; method?: string } | string, send: () => Promise<unknown>): Promise<unknown>
 }
 
 /**
  * A child of `client` whose connection acquires and statements go through `hooks`. Clients
  * derived from it later (session clients, routed reads) inherit both, so no path skips them.
- * Statements are sent with the driver's `query(sql, values)` form ({@link sendingWithValues}).
  *
  * @example
  * ```ts
@@ -138,7 +136,7 @@ export interface ClientHooks {
  * ```
  */
 export function clientWithHooks(client: KnexClientLike, hooks: ClientHooks): KnexClientLike {
-  const query = sendingWithValues(queryHookOf(client))
+  const query = queryHookOf(client)
   const derived = Object.create(client) as KnexClientLike & WithQueryHook
   derived.acquireConnection = () => hooks.acquire(() => client.acquireConnection())
   derived._query = function hookedQuery(this: unknown, connection, obj) {
@@ -171,7 +169,8 @@ export function clientWithStatementPrefix(client: KnexClientLike, prefix: string
   return derived
 }
 
-function queryHookOf(client: KnexClientLike): QueryHook {
+/** knex's `_query` of `client`; throws at start-up on a knex without it (see the header). */
+export function queryHookOf(client: KnexClientLike): QueryHook {
   const query = (client as Partial<WithQueryHook>)._query
   if (typeof query !== 'function') {
     throw new Error('shardtx could not find knex client._query; this knex version is not supported (install knex >=3.1 <4).')

@@ -34,14 +34,15 @@ function hasOptions(options: object | undefined): boolean {
  *
  * @example
  * ```ts
- * const send = sendingWithValues(knexMysqlQuery)
+ * const send = sendingWithValues(queryHookOf(client)) // knex/derived-clients.ts
  * const obj = await send(connection, { sql: 'select 1 where ? = ?', bindings: [1, 1] })
  * obj.response // [rows, fields]
  * ```
  */
 export function sendingWithValues(knexQuery: QueryHook): QueryHook {
   return function sendQuery(this: unknown, connection, obj) {
-    if (typeof obj !== 'object' || obj === null || obj.sql === '' || hasOptions((obj as QueryObject).options)) return knexQuery.call(this, connection, obj)
+    // knex's own form for what only it handles: a bare string, an empty query (knex throws), driver options.
+    if (typeof obj !== 'object' || obj === null || !obj.sql || hasOptions((obj as QueryObject).options)) return knexQuery.call(this, connection, obj)
     const query = obj as QueryObject
     return new Promise((resolve, reject) => {
       ;(connection as DriverConnection).query(query.sql, query.bindings, (err, rows, fields) => {

@@ -1,5 +1,8 @@
 import knexFactory, { type Knex } from 'knex'
 import type { ShardtxLogger } from '../shared/logger.js'
+import type { QueryHook } from './client.js'
+import { queryHookOf } from './derived-clients.js'
+import { sendingWithValues } from './send-query.js'
 import { sessionPoolHooks } from './session-pool.js'
 
 /** What one shard's knex instance is made from. */
@@ -26,7 +29,7 @@ export interface ShardKnexSettings {
 export function createShardKnex(settings: ShardKnexSettings): Knex {
   const logger = settings.logger
   const log = (level: string) => (message: unknown) => logger.debug({ event: 'shardtx.knex_log', level }, String(message))
-  return knexFactory({
+  const instance = knexFactory({
     client: 'mysql2',
     connection: { ...settings.connection, supportBigNumbers: true },
     pool: { min: settings.pool.min, max: settings.pool.max, ...(settings.sessions ? sessionPoolHooks() : {}) },
@@ -37,4 +40,8 @@ export function createShardKnex(settings: ShardKnexSettings): Knex {
     // they belong in the application's logger, at debug: shardtx logs the health transition itself.
     log: { warn: log('warn'), error: log('error'), deprecate: log('deprecate'), debug: log('debug') },
   })
+  // On the shard's own client, so every statement sent to the shard (transactions, db.shard(name),
+  // migrations, shardtx's own) takes the driver's cheaper form; see send-query.ts.
+  ;(instance.client as { _query: QueryHook })._query = sendingWithValues(queryHookOf(instance.client))
+  return instance
 }

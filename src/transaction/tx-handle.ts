@@ -264,8 +264,7 @@ export function rememberCallSites(client: KnexClientLike): { onTable: (instance:
   let captured = false
   client.queryBuilder = function queryBuilder(this: KnexClientLike) {
     const builder = makeBuilder.call(this)
-    if (!captured) (builder as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(queryBuilder, CALL_SITE_FRAMES)
-    return builder
+    return captured ? builder : withSite(builder, queryBuilder, CALL_SITE_FRAMES)
   }
   return {
     onTable(instance, table, options) {
@@ -277,7 +276,7 @@ export function rememberCallSites(client: KnexClientLike): { onTable: (instance:
       } finally {
         captured = false
       }
-      ;(builder as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(instance as unknown as (...args: never[]) => unknown, 1)
+      withSite(builder, instance as unknown as (...args: never[]) => unknown, 1)
       return table === undefined || table === null ? builder : builder.table(table as string, options as never)
     },
   }
@@ -300,6 +299,7 @@ export function rememberRawCallSites(context: Record<string, unknown>): void {
   }
 }
 
+/** Remembers on `statement` the application line `frames` frames above `boundary`. */
 function withSite<T>(statement: T, boundary: (...args: never[]) => unknown, frames: number): T {
   ;(statement as { [CALL_SITE]?: CallSite })[CALL_SITE] = new CallSite(boundary, frames)
   return statement
