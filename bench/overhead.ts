@@ -20,14 +20,23 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import knexFactory from 'knex'
 // The built package, as users run it: tsx's on-the-fly transform wraps every closure shardtx
 // creates per transaction in a naming helper, a cost plain knex (compiled JS) does not pay.
 import { createShardedDb, keyrangeNames } from './support/built-package.js'
-import { createTestShards, type TestShardConnection } from '../test/support/shard-databases.js'
+import { createTestShards } from '../test/support/shard-databases.js'
 import { LatencyRecorder, formatMs } from './support/latency.js'
-import { WORKLOADS, WORKLOAD_SCHEMA, type Tx } from './support/overhead-workloads.js'
-import { rawMysql2Side } from './support/raw-mysql2.js'
+import { WORKLOADS, WORKLOAD_SCHEMA } from './support/overhead-workloads.js'
+import {
+  SIDE_NAMES,
+  WORKLOAD_TABLES,
+  openSide,
+  runRound,
+  type Account,
+  type OpenSide,
+  type RoundResult,
+  type SideName,
+  type SideSetup,
+} from './support/overhead-sides.js'
 import { localServerPid, processCpuMs } from './support/cpu.js'
 
 const { values } = parseArgs({
@@ -49,69 +58,8 @@ for (const name of chosen) {
     throw new TypeError(`Expected --workloads to name workloads from ${JSON.stringify(Object.keys(WORKLOADS))}, got ${JSON.stringify(name)}`)
 }
 
-const SIDES = ['knex', 'shardtx', 'raw'] as const
-type Side = (typeof SIDES)[number]
-type Account = { id: number; shard: string }
-type Workload = (typeof WORKLOADS)[string]
-/** One round of one side: wall time, the Node CPU of the process running it (us), and each transaction's latency (ms). */
-interface RoundResult {
-  elapsedMs: number
-  cpuUs: number
-  latenciesMs: number[]
-}
-/** What a side needs to open: the shard databases and the accounts (with the shard shardtx routes each to). */
-interface SideSetup {
-  shards: Record<string, TestShardConnection>
-  ids: Account[]
-}
-const TABLES = { accounts: { shardKey: 'id' }, ledger: { shardKey: 'account_id' } } as const
-
-/**
- * Opens one side's pools. `seqBase` keeps ledger keys apart when sides run in separate processes,
- * each with its own sequence.
- */
-function openSide(side: Side, setup: SideSetup, seqBase: number): { one(work: Workload, a: Account): Promise<unknown>; close(): Promise<void> } {
-  const pool = { min: CLIENTS, max: CLIENTS }
-  const names = Object.keys(setup.shards)
-  let seq = seqBase
-  if (side === 'shardtx') {
-    const db = createShardedDb({ shards: setup.shards, tables: TABLES, pool })
-    return { one: (work, a) => db.transaction((tx) => work.knex(tx as unknown as Tx, a.id, ++seq)), close: () => db.destroy() }
-  }
-  if (side === 'knex') {
-    const plain = new Map(names.map((name) => [name, knexFactory({ client: 'mysql2', connection: setup.shards[name]!, pool })]))
-    return {
-      one: (work, a) => plain.get(a.shard)!.transaction((trx) => work.knex(trx as unknown as Tx, a.id, ++seq)),
-      close: async () => void (await Promise.all([...plain.values()].map((k) => k.destroy()))),
-    }
-  }
-  const raw = new Map(names.map((name) => [name, rawMysql2Side(setup.shards[name]!, CLIENTS)]))
-  return {
-    one: (work, a) => raw.get(a.shard)!.transaction(work.raw, a.id, ++seq),
-    close: async () => void (await Promise.all([...raw.values()].map((r) => r.end()))),
-  }
-}
-
-/** PER_ROUND transactions of `work`, CLIENTS at a time, in this process. */
-async function runRound(one: (work: Workload, a: Account) => Promise<unknown>, work: Workload, ids: Account[]): Promise<RoundResult> {
-  let next = 0
-  const latenciesMs: number[] = []
-  const cpuBefore = process.cpuUsage()
-  const started = performance.now()
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (next < PER_ROUND) {
-        const a = ids[(next++ * 7919) % ids.length]!
-        const t0 = performance.now()
-        await one(work, a)
-        latenciesMs.push(performance.now() - t0)
-      }
-    }),
-  )
-  const elapsedMs = performance.now() - started
-  const used = process.cpuUsage(cpuBefore)
-  return { elapsedMs, cpuUs: used.user + used.system, latenciesMs }
-}
+const SIDES = SIDE_NAMES
+type Side = SideName
 
 /** A side as the parent drives it: in this process, or (`--isolate`) in a child process of its own. */
 interface SideRunner {
@@ -119,21 +67,23 @@ interface SideRunner {
   close(): Promise<void>
 }
 
+const ROUND = { clients: CLIENTS, count: PER_ROUND }
+
 function inProcess(side: Side, setup: SideSetup, seqBase: number): SideRunner {
-  const opened = openSide(side, setup, seqBase)
-  return { round: (workload) => runRound(opened.one, WORKLOADS[workload]!, setup.ids), close: () => opened.close() }
+  const opened = openSide(side, setup, { clients: CLIENTS, seqBase })
+  return { round: (workload) => runRound(opened, WORKLOADS[workload]!, setup.ids, ROUND), close: () => opened.close() }
 }
 
 /** The child end of `--isolate`: opens its side when told, then runs the rounds it is sent. */
 function serveChild(): void {
-  let opened: { side: ReturnType<typeof openSide>; ids: Account[] } | undefined
+  let opened: { side: OpenSide; ids: Account[] } | undefined
   process.on('message', (msg: { open?: { side: Side; setup: SideSetup; seqBase: number }; round?: string; close?: true }) => {
     void (async () => {
       if (msg.open) {
-        opened = { side: openSide(msg.open.side, msg.open.setup, msg.open.seqBase), ids: msg.open.setup.ids }
+        opened = { side: openSide(msg.open.side, msg.open.setup, { clients: CLIENTS, seqBase: msg.open.seqBase }), ids: msg.open.setup.ids }
         process.send!({ ready: true })
       } else if (msg.round !== undefined) {
-        process.send!({ result: await runRound(opened!.side.one, WORKLOADS[msg.round]!, opened!.ids) })
+        process.send!({ result: await runRound(opened!.side, WORKLOADS[msg.round]!, opened!.ids, ROUND) })
       } else if (msg.close) {
         await opened?.side.close()
         process.disconnect()
@@ -148,24 +98,31 @@ function serveChild(): void {
 function isolated(side: Side, setup: SideSetup, seqBase: number): SideRunner {
   // tsx passes its loader in execArgv, so the child runs this same file.
   const child = fork(fileURLToPath(import.meta.url), process.argv.slice(2), { execArgv: process.execArgv, env: { ...process.env, [CHILD_ENV]: '1' } })
-  const next = () =>
-    new Promise<{ ready?: true; result?: RoundResult }>((resolve, reject) => {
-      child.once('message', resolve as (m: unknown) => void)
-      child.once('exit', (code) => reject(new Error(`bench/overhead: the ${side} child exited with code ${code}`)))
+  // One request at a time: one waiter, answered by the child's next message or failed by its exit.
+  let waiter: { resolve(reply: { result?: RoundResult }): void; reject(err: Error): void } | undefined
+  child.on('message', (reply: { result?: RoundResult }) => waiter?.resolve(reply))
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      waiter?.reject(new Error(`bench/overhead: the ${side} child exited with code ${code}`))
+      resolve()
+    }),
+  )
+  const request = (msg: object) =>
+    new Promise<{ result?: RoundResult }>((resolve, reject) => {
+      waiter = { resolve, reject }
+      child.send(msg)
     })
-  const ready = next()
-  child.send({ open: { side, setup, seqBase } })
+  const ready = request({ open: { side, setup, seqBase } })
   return {
     round: async (workload) => {
       await ready
-      const reply = next()
-      child.send({ round: workload })
-      return (await reply).result!
+      return (await request({ round: workload })).result!
     },
     close: async () => {
       await ready
+      waiter = undefined
       child.send({ close: true })
-      await new Promise((resolve) => child.once('exit', resolve))
+      await exited
     },
   }
 }
@@ -176,7 +133,7 @@ async function main() {
   const shards = await createTestShards({ names: keyrangeNames(2) })
   await shards.execAll(WORKLOAD_SCHEMA)
   // Accounts placed where shardtx routes them, so plain knex and raw mysql2 can address the same rows directly.
-  const placement = createShardedDb({ shards: shards.shards, tables: TABLES })
+  const placement = createShardedDb({ shards: shards.shards, tables: WORKLOAD_TABLES })
   const ids: Account[] = []
   for (let id = 1; ids.length < ACCOUNTS_PER_SHARD * shards.names.length; id++) ids.push({ id, shard: placement.shardOf('accounts', id) })
   for (const name of shards.names) {

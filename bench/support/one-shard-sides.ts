@@ -1,16 +1,14 @@
 /**
  * The three sides of bench/overhead on one shard, for the benchmarks that look at one side at a
- * time (bench/profile, bench/instructions): shardtx's `db.transaction`, plain knex's
+ * time (bench/profile), opened by overhead-sides.ts: shardtx's `db.transaction`, plain knex's
  * `knex.transaction` on the shard's own instance, and raw mysql2 with hand-written SQL.
  */
-import knexFactory from 'knex'
 import { createShardedDb, keyrangeNames } from './built-package.js'
 import { createTestShards } from '../../test/support/shard-databases.js'
-import { WORKLOADS, WORKLOAD_SCHEMA, type Tx } from './overhead-workloads.js'
-import { rawMysql2Side } from './raw-mysql2.js'
+import { WORKLOADS, WORKLOAD_SCHEMA } from './overhead-workloads.js'
+import { SIDE_NAMES, WORKLOAD_TABLES, openSide, runRound, type Account, type SideName } from './overhead-sides.js'
 
-export const SIDE_NAMES = ['shardtx', 'knex', 'raw'] as const
-export type SideName = (typeof SIDE_NAMES)[number]
+export { SIDE_NAMES, type SideName }
 
 /** One side, ready to run a workload's transactions with `clients` at a time. */
 export interface OneShardSide {
@@ -37,34 +35,22 @@ export async function openOneShardSide(sideName: string, workloadName: string, c
     throw new TypeError(`Expected a side from ${JSON.stringify(SIDE_NAMES)}, got ${JSON.stringify(sideName)}`)
   const shards = await createTestShards({ names: keyrangeNames(2) })
   await shards.execAll(WORKLOAD_SCHEMA)
-  const pool = { min: clients, max: clients }
-  const db = createShardedDb({ shards: shards.shards, tables: { accounts: { shardKey: 'id' }, ledger: { shardKey: 'account_id' } }, pool })
+  // 2,000 accounts on the first shard, placed where shardtx routes them.
   const shard = shards.names[0]!
-  const plain = knexFactory({ client: 'mysql2', connection: shards.shards[shard]!, pool })
-  const raw = rawMysql2Side(shards.shards[shard]!, clients)
-  const ids: number[] = []
-  for (let id = 1; ids.length < 2000; id++) if (db.shardOf('accounts', id) === shard) ids.push(id)
-  await plain('accounts').insert(ids.map((id) => ({ id, balance: 0 })))
-
-  let seq = 0
-  const one = (id: number): Promise<unknown> => {
-    if (sideName === 'knex') return plain.transaction((trx) => work.knex(trx as unknown as Tx, id, ++seq))
-    if (sideName === 'raw') return raw.transaction(work.raw, id, ++seq)
-    return db.transaction((tx) => work.knex(tx as unknown as Tx, id, ++seq))
-  }
+  const placement = createShardedDb({ shards: shards.shards, tables: WORKLOAD_TABLES })
+  const ids: Account[] = []
+  for (let id = 1; ids.length < 2000; id++) if (placement.shardOf('accounts', id) === shard) ids.push({ id, shard })
+  await placement
+    .shard(shard)('accounts')
+    .insert(ids.map((a) => ({ id: a.id, balance: 0 })))
+  await placement.destroy()
+  const side = openSide(sideName as SideName, { shards: shards.shards, ids }, { clients, seqBase: 0 })
   return {
     async run(count) {
-      let next = 0
-      await Promise.all(
-        Array.from({ length: clients }, async () => {
-          while (next < count) await one(ids[(next++ * 7919) % ids.length]!)
-        }),
-      )
+      await runRound(side, work, ids, { clients, count })
     },
     async close() {
-      await db.destroy()
-      await plain.destroy()
-      await raw.end()
+      await side.close()
       await shards.drop()
     },
   }
