@@ -287,7 +287,14 @@ class ShardedDbImpl implements ShardedDb {
     const router = new StatementRouter(config.tables, shardMap)
     const poolOf = (shard: string) => pools.get(shard)!
     this.#split = new SplitCoordinator(
-      { poolOf, shardOrder: shardMap.order, logger, backoff: config.retry, logKeyValues: config.warnings.logKeyValues },
+      {
+        poolOf,
+        sessionPoolOf: (shard) => sessionPools.get(shard)!,
+        shardOrder: shardMap.order,
+        logger,
+        backoff: config.retry,
+        logKeyValues: config.warnings.logKeyValues,
+      },
       config.split,
     )
     const lockOrderDeps = {

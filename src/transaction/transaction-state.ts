@@ -260,8 +260,10 @@ export class TransactionState<A = unknown, P extends AttemptPolicy<A> = AttemptP
   }
 
   /**
-   * Ends the sessions only reads opened (after the policy committed the participants): they hold
-   * no locks and wrote nothing, so COMMIT only ends their snapshot and returns the connection.
+   * Ends the sessions only reads opened (after the policy committed the participants; `split`
+   * calls it before its parts run): they hold no locks and wrote nothing, so COMMIT only ends
+   * their snapshot and returns the connection. Calling it again does nothing more (a committed
+   * session's commit returns at once).
    */
   async endReadSessions(): Promise<void> {
     if (this.#sessions.size === this.#joined.size) return // nothing but participants: nothing to do, no await

@@ -26,6 +26,13 @@ export interface StoredPlan {
   failure: StoredFailure | undefined
 }
 
+/** A plan about to be stored, with its stored text and that text's digest. */
+export interface NewPlanRow {
+  plan: SplitPlan
+  serialized: string
+  digest: string
+}
+
 interface PlanRow {
   plan_id: string
   status: StoredPlan['status']
@@ -73,27 +80,41 @@ export class IntentLog {
   }
 
   /** Stores a plan as pending. `duplicate` means another plan already holds its idempotency key. */
-  async insert(plan: SplitPlan, serialized: string, digest: string): Promise<'inserted' | 'duplicate'> {
+  async insert(plan: NewPlanRow): Promise<'inserted' | 'duplicate'> {
     try {
-      await this.#coordinatorQuery(
-        `INSERT INTO ${PLANS_TABLE} (plan_id, idempotency_key, status, parallel_parts, part_count, plan, plan_digest, transaction_id, origin) ` +
-          `VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-        [
-          plan.planId,
-          plan.idempotencyKeyHash ?? null,
-          plan.parallel ? 1 : 0,
-          plan.parts.length,
-          serialized,
-          digest,
-          plan.transactionId ?? null,
-          plan.origin?.slice(0, 512) ?? null,
-        ],
-      )
+      await this.insertMany([plan])
       return 'inserted'
     } catch (err) {
-      if (errnoOf(err) === ER_DUP_ENTRY && plan.idempotencyKeyHash !== undefined) return 'duplicate'
+      if (errnoOf(err) === ER_DUP_ENTRY && plan.plan.idempotencyKeyHash !== undefined) return 'duplicate'
       throw err
     }
+  }
+
+  /**
+   * Stores several plans as pending in one autocommitted INSERT: all of them or, on any error,
+   * none (one statement is atomic). A duplicate idempotency key fails the whole statement; see
+   * PlanInserts for what its caller does then.
+   */
+  async insertMany(plans: readonly NewPlanRow[]): Promise<void> {
+    const values: unknown[] = []
+    for (const { plan, serialized, digest } of plans) {
+      values.push(
+        plan.planId,
+        plan.idempotencyKeyHash ?? null,
+        plan.parallel ? 1 : 0,
+        plan.parts.length,
+        serialized,
+        digest,
+        plan.transactionId ?? null,
+        plan.origin?.slice(0, 512) ?? null,
+      )
+    }
+    const row = `(?, ?, 'pending', ?, ?, ?, ?, ?, ?)`
+    await this.#coordinatorQuery(
+      `INSERT INTO ${PLANS_TABLE} (plan_id, idempotency_key, status, parallel_parts, part_count, plan, plan_digest, transaction_id, origin) ` +
+        `VALUES ${Array.from(plans, () => row).join(', ')}`,
+      values,
+    )
   }
 
   async byId(planId: string): Promise<StoredPlan | undefined> {

@@ -11,7 +11,11 @@ import { sessionQuery } from '../../transaction/sql.js'
 
 export interface PartRunner {
   log: IntentLog
-  poolOf(shard: string): KnexClientLike
+  /**
+   * The shard's session pool (autocommit off, knex/session-pool.ts): a part's transaction starts
+   * at its marker INSERT, without a BEGIN round trip.
+   */
+  sessionPoolOf(shard: string): KnexClientLike
   /** Tries per part for transient errors, in this call (recovery tries again later). */
   attempts: number
   backoff: { baseDelayMs: number; maxDelayMs: number }
@@ -69,7 +73,7 @@ export async function applyPart(runner: PartRunner, target: PartTarget): Promise
 
 async function applyOnce(runner: PartRunner, target: PartTarget): Promise<'applied' | 'already-applied'> {
   const { part, planId } = target
-  const session = await ShardSession.open(part.shard, runner.poolOf(part.shard), { implicitBegin: false })
+  const session = await ShardSession.open(part.shard, runner.sessionPoolOf(part.shard), { implicitBegin: true })
   const detail = {
     planId,
     transactionId: target.transactionId,

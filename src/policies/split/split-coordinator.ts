@@ -11,6 +11,7 @@ import type { SplitRecoveryEvent } from './events.js'
 import type { RecoveryTrigger } from '../../transaction/recovery-scheduler.js'
 import { errnoOf } from './failure-kind.js'
 import { AppliedMarks } from './applied-marks.js'
+import { PlanInserts } from './plan-inserts.js'
 import { IntentLog, type StoredPlan } from './intent-log.js'
 import { splitPhase } from './phase-hook.js'
 import { digestOf, serializeParts, type PlanPart, type SplitPlan } from './plan.js'
@@ -70,14 +71,16 @@ const PRUNE_MAX_BATCHES = 100
  *
  * @example
  * ```ts
- * const coordinator = new SplitCoordinator({ poolOf, shardOrder: shardMap.order, logger, backoff: retry, logKeyValues: false }, config.split)
+ * const coordinator = new SplitCoordinator({ poolOf, sessionPoolOf, shardOrder: shardMap.order, logger, backoff: retry, logKeyValues: false }, config.split)
  * await coordinator.recover({ olderThanMs: 0, trigger: 'call' })
  * ```
  */
 /** What the wiring gives a {@link SplitCoordinator}. */
 export interface SplitCoordinatorDeps {
-  /** The plain (autocommit) pool of each shard: the intent log, and each part's own transaction. */
+  /** The plain (autocommit) pool of each shard: the intent log's statements. */
   poolOf(shard: string): KnexClientLike
+  /** The session pool of each shard (autocommit off): each part's own transaction, with no BEGIN. */
+  sessionPoolOf(shard: string): KnexClientLike
   /** Shard names in canonical order; the first is the coordinator shard that holds the intent log. */
   shardOrder: readonly string[]
   logger: ShardtxLogger
@@ -97,16 +100,18 @@ export class SplitCoordinator {
   /** One recovery pass at a time per instance (start, interval and explicit calls queue up). */
   readonly #recovery = new Mutex()
   readonly #marks: AppliedMarks
+  readonly #inserts: PlanInserts
 
   constructor(deps: SplitCoordinatorDeps, settings: ResolvedSplitOptions) {
     this.#deps = deps
     this.settings = settings
     this.log = new IntentLog((shard) => deps.poolOf(shard), deps.shardOrder)
     const marks = (this.#marks = new AppliedMarks(this.log))
+    this.#inserts = new PlanInserts(this.log)
     this.#ctx = {
       markApplied: (planId) => marks.mark(planId),
       log: this.log,
-      poolOf: (shard) => deps.poolOf(shard),
+      sessionPoolOf: (shard) => deps.sessionPoolOf(shard),
       attempts: settings.partAttempts,
       backoff: deps.backoff,
       logger: deps.logger,
@@ -139,7 +144,7 @@ export class SplitCoordinator {
    * already atomic, so it skips the intent log (no idempotency key was asked for).
    */
   async runSinglePart(part: PlanPart, transactionId: string): Promise<void> {
-    const session = await ShardSession.open(part.shard, this.#deps.poolOf(part.shard), { implicitBegin: false })
+    const session = await ShardSession.open(part.shard, this.#deps.sessionPoolOf(part.shard), { implicitBegin: true })
     const detail = { planId: undefined, transactionId, partNo: 0, shard: part.shard, connectionId: session.connectionId, recovering: false }
     try {
       splitPhase('in-part', detail)
@@ -240,7 +245,7 @@ export class SplitCoordinator {
    */
   async #store(plan: SplitPlan, serialized: string, digest: string): Promise<'inserted' | 'duplicate'> {
     try {
-      return await this.log.insert(plan, serialized, digest)
+      return await this.#inserts.insert({ plan, serialized, digest })
     } catch (err) {
       if (!mayHaveReachedServer(err)) throw err // the server refused it, or it was never sent: nothing stored
       const found = await this.log.byId(plan.planId).then(
@@ -266,7 +271,7 @@ export class SplitCoordinator {
     const original = await this.log.byIdempotencyKey(plan.idempotencyKeyHash!)
     if (original === undefined) {
       // Pruned between our insert and this read: the key's window has just closed. Store ours.
-      if ((await this.log.insert(plan, serializeParts(plan.parts), digest)) === 'inserted') {
+      if ((await this.log.insert({ plan, serialized: serializeParts(plan.parts), digest })) === 'inserted') {
         return runPlan(this.#ctx, plan, { recovering: false, compensate: options.compensate ?? this.settings.compensate, origin: options.origin })
       }
       return this.#replay(plan, digest, options)

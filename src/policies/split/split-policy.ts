@@ -100,6 +100,10 @@ const hooks: Omit<CrossShardPolicy<Attempt, SplitTransactionOptions>, 'name' | '
 async function commit(tx: TransactionState<Attempt>, coordinator: SplitCoordinator): Promise<void> {
   const { plan, options } = tx.attempt
   if (plan === undefined || plan.isEmpty) return
+  // The callback's reads are over. Their sessions come from the session pool the parts take
+  // connections from too: holding them while a part waits for a connection could exhaust the
+  // pool with every transaction waiting for another's connection.
+  await tx.endReadSessions()
   const parts = plan.parts((shards) => tx.services.shardMap.canonicalOrder(shards))
   if (parts.length === 1 && options.idempotencyKey === undefined) return coordinator.runSinglePart(parts[0]!, tx.id)
   try {
