@@ -13,6 +13,8 @@ import type mysql from 'mysql2/promise'
 import type { Workload } from './contention-workloads.js'
 import { LatencyRecorder } from './support/latency.js'
 import { localServerPid, nodeCpuMsSince, processCpuMs } from './support/cpu.js'
+import { startCpuProfile } from './support/cpu-profiler.js'
+import type { CpuProfile } from './support/profile-summary.js'
 
 export interface RowResult {
   shards: number
@@ -47,6 +49,8 @@ export interface RowResult {
   serverCpuMsPerTransfer: number | undefined
   /** A few distinct failure messages, for the reader to see what went wrong. */
   failures: string[]
+  /** V8's CPU profile of the timed transfers, with `profile: true`. */
+  profile: CpuProfile | undefined
 }
 
 export interface RowOptions {
@@ -62,6 +66,8 @@ export interface RowOptions {
    * last. Rows with a bound skip it (their point is the stall, and a warm-up would stall too).
    */
   warmup: number
+  /** Profile the timed transfers (the profiler's own cost then inflates the row's CPU and time). */
+  profile: boolean
 }
 
 export async function runRow(workload: Workload, options: RowOptions): Promise<RowResult> {
@@ -92,6 +98,7 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
   let failed = 0
   const admin = await adminConnection()
   const questionsBefore = await questions(admin)
+  const stopProfile = options.profile ? await startCpuProfile() : undefined
   const cpuBefore = process.cpuUsage()
   const serverPid = localServerPid()
   const serverCpuBefore = processCpuMs(serverPid)
@@ -118,10 +125,12 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
   let nodeCpuMs: number
   let serverCpuMs: number | undefined
   let statements: number
+  let profile: CpuProfile | undefined
   try {
     await Promise.all(Array.from({ length: options.workers }, worker))
     seconds = (performance.now() - started) / 1000 // the transfers only, not the teardown below
     nodeCpuMs = nodeCpuMsSince(cpuBefore)
+    profile = await stopProfile?.()
     const serverCpuAfter = processCpuMs(serverPid)
     serverCpuMs = serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpuBefore
     statements = (await questions(admin)) - questionsBefore - 1 // the reading's own SHOW STATUS
@@ -155,6 +164,7 @@ export async function runRow(workload: Workload, options: RowOptions): Promise<R
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
       .map(([m, n]) => `${n}x ${m}`),
+    profile,
   }
 }
 

@@ -3,7 +3,8 @@
  * single-shard baseline. Not a test: it prints a table (markdown) for bench/RESULTS.md.
  *
  *   npm run bench:contention -- [--shards 2,4,16] [--accounts-per-shard 16,333] [--transfers 2000]
- *                               [--workers 64] [--bound-seconds 20] [--warmup 500] [--rounds 3] [--only ordered]
+ *                               [--workers 64] [--bound-seconds 20] [--warmup 500] [--rounds 3] [--only ordered,split]
+ *                               [--profile] [--top 15]
  *
  * It runs the built package (dist/, as users do; the script builds first), not src/ through tsx.
  *
@@ -28,6 +29,11 @@
  * So every setting runs `--rounds` times, rows in a rotated order each round (no row always runs
  * first or last), and the table shows each row's median round, with the ratio to the baseline
  * in every round beside it. Rows that stall (naive) run in the first round only.
+ *
+ * `--profile` runs V8's sampling profiler over each row's timed transfers and prints, for the
+ * first round, self time per transfer by owner and the top shardtx and native functions
+ * (bench/support/profile-summary.ts). The profiler costs CPU itself: read those rounds for where
+ * the time goes, not for throughput.
  */
 import os from 'node:os'
 import { parseArgs } from 'node:util'
@@ -36,6 +42,7 @@ import { adminConnection } from '../test/support/test-server.js'
 import { runRow, type RowResult } from './contention-run.js'
 import { BASELINE, FLOOR_ONE_SHARD, FLOOR_TWO_SHARDS, NAIVE_LOCK_WAIT_SECONDS, WORKLOADS } from './contention-workloads.js'
 import { formatMs } from './support/latency.js'
+import { summarizeProfile } from './support/profile-summary.js'
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +54,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '500' },
     rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    top: { type: 'string', default: '15' },
   },
 })
 const shardCounts = values.shards.split(',').map((n) => positive('shards', n))
@@ -56,10 +65,18 @@ const options = {
   workers: positive('workers', values.workers),
   boundMs: positive('bound-seconds', values['bound-seconds']) * 1000,
   warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup),
+  profile: values.profile,
 }
 const rounds = positive('rounds', values.rounds)
+/** `--only ordered,split`: rows whose name contains any of the comma-separated parts (the baseline and floors always run). */
+const onlyParts = values.only?.split(',').filter((part) => part !== '')
 const rows = WORKLOADS.filter(
-  (w) => values.only === undefined || w.name.includes(values.only) || w.name === BASELINE || w.name === FLOOR_TWO_SHARDS || w.name === FLOOR_ONE_SHARD,
+  (w) =>
+    onlyParts === undefined ||
+    onlyParts.some((part) => w.name.includes(part)) ||
+    w.name === BASELINE ||
+    w.name === FLOOR_TWO_SHARDS ||
+    w.name === FLOOR_ONE_SHARD,
 )
 
 function positive(name: string, value: string): number {
@@ -99,6 +116,14 @@ async function main(): Promise<void> {
   const medians = medianRounds(byRound)
   console.log(table(medians, byRound))
   console.log('\n' + floorTable(medians))
+  if (options.profile) {
+    // Round 1 only: one profile per row is enough to see where the CPU goes.
+    for (const r of byRound[0]!) {
+      if (r.profile === undefined) continue
+      console.log(`\n#### Profile: ${r.accountsPerShard} accounts/shard, ${r.shards} shards, ${r.workload} (per transfer)`)
+      console.log(summarizeProfile(r.profile, { transactions: r.attempted, top: positive('top', values.top) }))
+    }
+  }
   console.log(
     `\nload average at the end: ${os
       .loadavg()

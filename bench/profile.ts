@@ -11,10 +11,10 @@
  * for Chrome DevTools.
  */
 import { writeFileSync } from 'node:fs'
-import { Session } from 'node:inspector/promises'
 import { parseArgs } from 'node:util'
 import { openOneShardSide } from './support/one-shard-sides.js'
-import { summarizeProfile, type CpuProfile } from './support/profile-summary.js'
+import { startCpuProfile } from './support/cpu-profiler.js'
+import { summarizeProfile } from './support/profile-summary.js'
 
 const { values } = parseArgs({
   options: {
@@ -34,16 +34,11 @@ async function main() {
   const run = () => side.run(TRANSACTIONS)
 
   await run() // warm-up: pools filled, code optimised
-  const session = new Session()
-  session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.setSamplingInterval', { interval: 500 })
-  await session.post('Profiler.start')
+  const stopProfile = await startCpuProfile()
   const cpuBefore = process.cpuUsage()
   await run()
   const cpu = process.cpuUsage(cpuBefore)
-  const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile }
-  session.disconnect()
+  const profile = await stopProfile()
   if (values.out !== undefined) writeFileSync(values.out, JSON.stringify(profile))
 
   const cpuPerTx = (cpu.user + cpu.system) / TRANSACTIONS
