@@ -1,26 +1,23 @@
 import { describe, expect, it } from 'vitest'
 import { AppliedMarks, MAX_QUEUED_MARKS } from '../../src/policies/split/applied-marks.js'
 import type { IntentLog } from '../../src/policies/split/intent-log.js'
+import { heldCalls, tick } from '../support/held-calls.js'
 
 /** A fake intent log whose UPDATEs complete when the test says so. */
 function fakeLog(fail = false) {
   const batches: string[][] = []
-  let release: (() => void)[] = []
+  const calls = heldCalls()
   const log = {
     markAppliedMany: (ids: readonly string[]) => {
       batches.push([...ids])
-      return new Promise<number>((resolve, reject) => release.push(() => (fail ? reject(new Error('coordinator down')) : resolve(ids.length))))
+      return calls.hold(() => {
+        if (fail) throw new Error('coordinator down')
+        return ids.length
+      })
     },
   }
-  const releaseAll = () => {
-    const r = release
-    release = []
-    r.forEach((f) => f())
-  }
-  return { log: log as unknown as IntentLog, batches, releaseAll }
+  return { log: log as unknown as IntentLog, batches, releaseAll: calls.releaseAll }
 }
-
-const tick = () => new Promise((r) => setImmediate(r))
 
 describe('AppliedMarks', () => {
   it('writes the marks queued while an UPDATE is in flight as one batch', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import type { IntentLog, NewPlanRow } from '../../src/policies/split/intent-log.js'
 import { PlanInserts } from '../../src/policies/split/plan-inserts.js'
 import type { SplitPlan } from '../../src/policies/split/plan.js'
+import { heldCalls, tick } from '../support/held-calls.js'
 
 const row = (planId: string, bytes = 10): NewPlanRow => ({
   plan: { planId, parts: [], parallel: false, idempotencyKeyHash: undefined, transactionId: undefined, origin: undefined } as SplitPlan,
@@ -16,29 +17,20 @@ const row = (planId: string, bytes = 10): NewPlanRow => ({
 /** A stand-in whose statements complete when the test says so, or fail with `failWith`. */
 function fakeLog(failWith?: (ids: string[]) => unknown) {
   const statements: string[][] = []
-  let pending: (() => void)[] = []
-  const run = (ids: string[]) =>
-    new Promise<void>((resolve, reject) => {
-      statements.push(ids)
-      pending.push(() => {
-        const err = failWith?.(ids)
-        if (err === undefined) resolve()
-        else reject(err)
-      })
+  const calls = heldCalls()
+  const run = (ids: string[]) => {
+    statements.push(ids)
+    return calls.hold(() => {
+      const err = failWith?.(ids)
+      if (err !== undefined) throw err
     })
+  }
   const log = {
     insertMany: (rows: readonly NewPlanRow[]) => run(rows.map((r) => r.plan.planId)),
     insert: (r: NewPlanRow) => run([r.plan.planId]).then(() => 'inserted' as const),
   }
-  const finish = () => {
-    const p = pending
-    pending = []
-    p.forEach((f) => f())
-  }
-  return { log: log as unknown as IntentLog, statements, finish }
+  return { log: log as unknown as IntentLog, statements, finish: calls.releaseAll }
 }
-
-const tick = () => new Promise((r) => setImmediate(r))
 
 describe('PlanInserts', () => {
   it('sends a lone plan at once, and the plans that arrive meanwhile in the next INSERT', async () => {

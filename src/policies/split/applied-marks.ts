@@ -1,3 +1,4 @@
+import { BatchQueue } from './batch-queue.js'
 import type { IntentLog } from './intent-log.js'
 
 /** Plan ids waiting to be marked applied; beyond this the oldest are dropped (recovery marks them). */
@@ -16,40 +17,29 @@ const BATCH = 500
  * Memory is bounded by MAX_QUEUED_MARKS whatever the coordinator does.
  */
 export class AppliedMarks {
-  readonly #log: IntentLog
-  #queue: string[] = []
-  #flushing: Promise<void> | undefined
+  readonly #queue: BatchQueue<string>
 
   constructor(log: IntentLog) {
-    this.#log = log
+    this.#queue = new BatchQueue({
+      maxQueued: MAX_QUEUED_MARKS,
+      batchSize: (queue) => Math.min(queue.length, BATCH),
+      write: async (batch) => {
+        try {
+          await log.markAppliedMany(batch)
+        } catch {
+          // Coordinator unreachable: these plans stay pending; recovery finds their markers and marks them.
+        }
+      },
+    })
   }
 
   /** Queues `planId`; never throws, never waits. */
   mark(planId: string): void {
     this.#queue.push(planId)
-    if (this.#queue.length > MAX_QUEUED_MARKS) this.#queue.splice(0, this.#queue.length - MAX_QUEUED_MARKS)
-    this.#flushing ??= this.#flush()
   }
 
   /** Resolves when every mark queued so far has been written (or failed and been left to recovery). */
-  async drain(): Promise<void> {
-    while (this.#flushing !== undefined) await this.#flushing
-  }
-
-  async #flush(): Promise<void> {
-    // Let the plans that finish in this same turn join the first batch.
-    await Promise.resolve()
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, BATCH)
-        try {
-          await this.#log.markAppliedMany(batch)
-        } catch {
-          // Coordinator unreachable: these plans stay pending; recovery finds their markers and marks them.
-        }
-      }
-    } finally {
-      this.#flushing = undefined
-    }
+  drain(): Promise<void> {
+    return this.#queue.drain()
   }
 }

@@ -1,3 +1,4 @@
+import { BatchQueue } from './batch-queue.js'
 import { errnoOf } from './failure-kind.js'
 import type { IntentLog, NewPlanRow } from './intent-log.js'
 
@@ -17,8 +18,8 @@ interface Waiting {
 
 /**
  * Stores accepted plans in the intent log with one INSERT for every plan that arrived while the
- * previous INSERT was in flight, instead of one autocommit per plan (group commit, like
- * AppliedMarks does for the applied status). A lone plan is sent at once; under load each plan
+ * previous INSERT was in flight, instead of one autocommit per plan (group commit through
+ * BatchQueue, as AppliedMarks does for the applied status). A lone plan is sent at once; under load each plan
  * waits at most for the INSERT ahead of it.
  *
  * Each caller gets its own plan's answer, exactly as if it had been inserted alone:
@@ -34,41 +35,16 @@ interface Waiting {
  */
 export class PlanInserts {
   readonly #log: IntentLog
-  #queue: Waiting[] = []
-  #flushing: Promise<void> | undefined
+  readonly #queue: BatchQueue<Waiting>
 
   constructor(log: IntentLog) {
     this.#log = log
+    this.#queue = new BatchQueue({ batchSize, write: (batch) => this.#write(batch) })
   }
 
   /** Stores `row` as pending; resolves once the row is durable. */
   insert(row: NewPlanRow): Promise<'inserted' | 'duplicate'> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ row, resolve, reject })
-      this.#flushing ??= this.#flush()
-    })
-  }
-
-  async #flush(): Promise<void> {
-    // Let the plans submitted in this same turn join the first INSERT.
-    await Promise.resolve()
-    try {
-      while (this.#queue.length > 0) await this.#write(this.#take())
-    } finally {
-      this.#flushing = undefined
-    }
-  }
-
-  /** The next batch: at least one plan, then as many as fit both bounds. */
-  #take(): Waiting[] {
-    let bytes = Buffer.byteLength(this.#queue[0]!.row.serialized)
-    let n = 1
-    while (n < this.#queue.length && n < MAX_PLANS_PER_INSERT) {
-      bytes += Buffer.byteLength(this.#queue[n]!.row.serialized)
-      if (bytes > MAX_BYTES_PER_INSERT) break
-      n++
-    }
-    return this.#queue.splice(0, n)
+    return new Promise((resolve, reject) => this.#queue.push({ row, resolve, reject }))
   }
 
   async #write(batch: Waiting[]): Promise<void> {
@@ -87,6 +63,18 @@ export class PlanInserts {
     }
     await Promise.all(batch.map((w) => this.#log.insert(w.row).then(w.resolve, w.reject)))
   }
+}
+
+/** The next batch: at least one plan, then as many as fit both bounds. */
+function batchSize(queue: readonly Waiting[]): number {
+  let bytes = Buffer.byteLength(queue[0]!.row.serialized)
+  let n = 1
+  while (n < queue.length && n < MAX_PLANS_PER_INSERT) {
+    bytes += Buffer.byteLength(queue[n]!.row.serialized)
+    if (bytes > MAX_BYTES_PER_INSERT) break
+    n++
+  }
+  return n
 }
 
 /**
